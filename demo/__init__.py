@@ -1,0 +1,1 @@
+"""The `make demo` script: drives the real CLI through the seed flows."""

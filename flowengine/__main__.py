@@ -1,0 +1,5 @@
+"""``python -m flowengine`` runs the CLI."""
+
+from flowengine.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Import every command module so that each registers its commands on ``app``."""
+
+from flowengine.cli import definitions  # noqa: F401

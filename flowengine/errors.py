@@ -1,0 +1,158 @@
+"""The exceptions flowengine raises, all rooted in :class:`FlowEngineError`.
+
+This module imports nothing from flowengine, so every layer may use it.
+
+    FlowEngineError
+    ├── DefinitionError          a flow or organisation file is not valid (carries issues)
+    ├── NotFound
+    │   ├── UnknownFlow
+    │   ├── UnknownInstance
+    │   └── UnknownPerson
+    ├── TransitionNotAllowed     the event is not one of the current state's events
+    ├── PermissionDenied         the actor does not hold the role the step needs
+    ├── InvalidData              data does not fit the flow's fields (carries field paths)
+    ├── GuardRefused             the event's `when` guard is false
+    ├── ConcurrentUpdate         someone else changed the instance first
+    ├── IdempotencyConflict      a key was reused with a different request
+    ├── ConfigurationError       a bad option, URL or setting
+    └── StorageError             the database failed (the driver's error is `__cause__`)
+
+Every message is one line that says what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Issue:
+    """One finding of validation, pointing at a place in a file."""
+
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    message: str
+    code: str = ""
+
+    def format(self) -> str:
+        """Render as ``path:line:col: error: message``, the form compilers use."""
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` when a close match exists, else ``""``."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+class FlowEngineError(Exception):
+    """Base of every error flowengine raises on purpose."""
+
+
+class DefinitionError(FlowEngineError):
+    """One or more flow files are not valid; ``issues`` lists every error found."""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = list(issues)
+        errors = [i for i in self.issues if i.severity == "error"]
+        first = errors[0].format() if errors else "invalid flow definition"
+        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class NotFound(FlowEngineError):
+    """Something named by the user does not exist."""
+
+
+class UnknownFlow(NotFound):
+    def __init__(self, flow: str, known: Iterable[str] = ()) -> None:
+        self.flow = flow
+        known = list(known)
+        hint = did_you_mean(flow, known)
+        listing = f"; known flows: {', '.join(sorted(known))}" if known and not hint else ""
+        super().__init__(f"unknown flow '{flow}'{hint}{listing}")
+
+
+class UnknownInstance(NotFound):
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(
+            f"no instance with reference or id '{ref}'; list them with 'flowengine instances'"
+        )
+
+
+class UnknownPerson(NotFound):
+    def __init__(self, person: str) -> None:
+        self.person = person
+        super().__init__(
+            f"unknown person '{person}'; add them with "
+            f"'flowengine people add {person} --name … --role …'"
+        )
+
+
+class TransitionNotAllowed(FlowEngineError):
+    """The event does not leave the instance's current state."""
+
+    def __init__(self, ref: str, event: str, state: str, allowed: Sequence[str]) -> None:
+        self.ref, self.event, self.state, self.allowed = ref, event, state, list(allowed)
+        hint = did_you_mean(event, allowed)
+        options = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"{ref}: event '{event}' is not possible in state '{state}'{hint}; "
+            f"possible events: {options}"
+        )
+
+
+class PermissionDenied(FlowEngineError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class InvalidData(FlowEngineError):
+    """Data does not fit the flow's fields; ``problems`` maps field path → message."""
+
+    def __init__(self, problems: dict[str, str], context: str = "") -> None:
+        self.problems = dict(problems)
+        text = "; ".join(f"{k}: {v}" for k, v in sorted(self.problems.items()))
+        prefix = f"{context}: " if context else ""
+        super().__init__(f"{prefix}invalid data: {text}")
+
+
+class GuardRefused(FlowEngineError):
+    def __init__(self, ref: str, event: str, guard: str) -> None:
+        self.ref, self.event, self.guard = ref, event, guard
+        super().__init__(f"{ref}: event '{event}' refused: its condition `{guard}` is false")
+
+
+class ConcurrentUpdate(FlowEngineError):
+    def __init__(self, ref: str, current_version: int, changed_by: str, changed_at: str) -> None:
+        self.ref, self.current_version = ref, current_version
+        self.changed_by, self.changed_at = changed_by, changed_at
+        super().__init__(
+            f"{ref} was changed by {changed_by} at {changed_at} "
+            f"(now version {current_version}); reload it and retry"
+        )
+
+
+class IdempotencyConflict(FlowEngineError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"idempotency key '{key}' was already used for a different request; "
+            "use a new key for a new request"
+        )
+
+
+class ConfigurationError(FlowEngineError):
+    pass
+
+
+class StorageError(FlowEngineError):
+    pass

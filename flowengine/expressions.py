@@ -1,0 +1,107 @@
+"""CEL expressions: compile once, list the names they use, evaluate on data.
+
+The implementation is the ``common-expression-language`` package (bindings to
+the Rust ``cel-interpreter``), chosen over the pure-Python ``cel-python``
+because it compiles about 10x and evaluates about 50x faster and reports the
+variables an expression reads. Its one known deviation from the CEL
+specification matters here: ``size()`` of a string counts UTF-8 bytes, not
+characters, so ``size("çğış")`` is 8; the validator warns where a flow uses
+``size`` (docs/flow-language.md).
+
+Expressions never reach Python ``eval``. Imports only ``errors``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cel
+
+from flowengine.errors import FlowEngineError
+
+MAX_EXPRESSION_LENGTH = 2000
+MAX_NESTING = 32
+
+# Names that every expression may read besides the flow's data fields.
+BUILTIN_NAMES = frozenset({"instance", "actor", "now", "child"})
+
+_MACRO_VARIABLE = re.compile(
+    r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,"
+)
+_STRING_LITERAL = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
+_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+
+class ExpressionError(FlowEngineError):
+    """An expression failed to compile or to evaluate."""
+
+
+def _nesting(source: str) -> int:
+    depth = deepest = 0
+    for char in _STRING_LITERAL.sub('""', source):
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled CEL expression and the names it reads."""
+
+    source: str
+    program: Any = field(repr=False, compare=False)
+    variables: frozenset[str]
+    functions: frozenset[str]
+
+    def evaluate(
+        self,
+        variables: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> Any:
+        try:
+            if functions:
+                context = cel.Context(variables=dict(variables), functions=dict(functions))
+                return self.program.execute(context)
+            return self.program.execute(dict(variables))
+        except Exception as exc:  # the binding raises bare TypeError/ValueError/RuntimeError
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ExpressionError(f"expression `{self.source}` failed: {reason}") from exc
+
+
+def compile_expression(source: str) -> Expression:
+    """Compile ``source`` or raise :class:`ExpressionError` with a one-line reason."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("expression is empty")
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(
+            f"expression is {len(source)} characters, over the limit of "
+            f"{MAX_EXPRESSION_LENGTH}; split the logic into fields or states"
+        )
+    if _nesting(source) > MAX_NESTING:
+        raise ExpressionError(
+            f"expression nests brackets deeper than {MAX_NESTING} levels; simplify it"
+        )
+    try:
+        program = cel.compile(source)
+    except Exception as exc:  # the binding raises ValueError with a multi-line report
+        raise ExpressionError(_compile_message(str(exc))) from None
+    bound = set(_MACRO_VARIABLE.findall(source))
+    variables = frozenset(v for v in program.variables() if v not in bound)
+    functions = frozenset(f for f in program.functions() if f[:1].isalpha())
+    return Expression(source, program, variables, functions)
+
+
+def _compile_message(report: str) -> str:
+    match = _LOCATION.search(report)
+    if not match:
+        return f"expression does not compile: {report.splitlines()[0] if report else ''}"
+    column, reason = match.group(2), match.group(3)
+    if len(reason) > 120:
+        reason = reason[:117] + "…"
+    return f"expression does not compile at column {column}: {reason}"

@@ -1,0 +1,252 @@
+"""The flow language as pydantic models: the *document* form of a flow.
+
+Owns the grammar of ``flows/*.yaml`` and ``flows/organization.yaml`` (what keys
+exist, which are required, their types). It knows nothing of YAML positions
+(the loader keeps those) nor of meaning across states (``checks`` does that).
+Every model forbids unknown keys and is strict: YAML ``"12"`` is not an integer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+# --- organisation file -------------------------------------------------------
+
+
+class Titled(Model):
+    title: str
+
+
+class UnitDoc(Model):
+    title: str
+    purpose: str | None = None
+
+
+class DirectorateDoc(Model):
+    title: str
+    units: dict[str, UnitDoc] = Field(default_factory=dict)
+
+
+class OrganizationDoc(Model):
+    """``flows/organization.yaml``: the municipality, its bodies and shared roles."""
+
+    municipality: str | None = None
+    directorates: dict[str, DirectorateDoc]
+    external_bodies: dict[str, Titled] = Field(default_factory=dict)
+    roles: dict[str, Titled] = Field(default_factory=dict)
+
+
+# --- flow file -----------------------------------------------------------------
+
+FieldType = Literal[
+    "string", "text", "integer", "number", "boolean", "date", "datetime", "enum", "list", "file"
+]
+
+
+class FieldDoc(Model):
+    type: FieldType
+    title: str | None = None
+    description: str | None = None
+    required: bool = False
+    default: Any = None
+    max_length: int | None = Field(default=None, ge=1)
+    min: int | float | None = None
+    max: int | float | None = None
+    pattern: str | None = None
+    values: list[str] | None = None
+    items: FieldDoc | None = None
+    personal: bool = False
+    directorate: bool = False
+
+
+class Signatory(Model):
+    name: str
+    title: str
+
+
+class GovernanceDoc(Model):
+    prepared_by: Signatory | None = None
+    checked_by: Signatory | None = None
+    approved_by: Signatory | None = None
+
+
+class PrivacyDoc(Model):
+    personal_access: list[str] | None = None
+    retention: str | None = None
+
+
+class NotifyEffect(Model):
+    roles: list[str]
+    message: str
+
+
+class EmailEffect(Model):
+    to: list[str]
+    subject: str
+    body: str
+
+
+class PublishEffect(Model):
+    channels: list[str]
+    text: str
+
+
+class WebhookEffect(Model):
+    url: str
+    body: str | None = None
+
+
+class EffectDoc(Model):
+    """One outbound effect: exactly one of its four keys."""
+
+    notify: NotifyEffect | None = None
+    email: EmailEffect | None = None
+    publish: PublishEffect | None = None
+    webhook: WebhookEffect | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> EffectDoc:
+        given = [k for k in ("notify", "email", "publish", "webhook") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("an effect has exactly one of: notify, email, publish, webhook")
+        return self
+
+    @property
+    def kind(self) -> str:
+        for kind in ("notify", "email", "publish", "webhook"):
+            if getattr(self, kind) is not None:
+                return kind
+        raise AssertionError("validated effect has a kind")
+
+
+class EventDoc(Model):
+    to: str
+    title: str | None = None
+    description: str | None = None
+    when: str | None = None
+    roles: list[str] | None = None
+    requires: list[str] = Field(default_factory=list)
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
+    compute: dict[str, str] = Field(default_factory=dict)
+    comment: Literal["required", "optional"] | None = None
+
+
+class TimerDoc(Model):
+    after: str
+    notify: list[str] | None = None
+    to: str | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> TimerDoc:
+        if (self.notify is None) == (self.to is None):
+            raise ValueError("a timer has exactly one of 'notify' (escalate) or 'to' (interrupt)")
+        return self
+
+
+class StateBase(Model):
+    title: str | None = None
+    description: str | None = None
+    on_enter: list[EffectDoc] = Field(default_factory=list)
+    on_exit: list[EffectDoc] = Field(default_factory=list)
+
+
+class TaskState(StateBase):
+    type: Literal["task"]
+    role: str
+    assignee: str | None = None
+    sla: str | None = None
+    on: dict[str, EventDoc]
+    timers: list[TimerDoc] = Field(default_factory=list)
+
+
+class ApprovalState(StateBase):
+    type: Literal["approval"]
+    role: str
+    assignee: str | None = None
+    sla: str | None = None
+    approve: EventDoc
+    reject: EventDoc
+    timers: list[TimerDoc] = Field(default_factory=list)
+
+
+class Choice(Model):
+    when: str
+    to: str
+
+
+class DecisionState(StateBase):
+    type: Literal["decision"]
+    choices: list[Choice] = Field(min_length=1)
+    otherwise: str
+
+
+class BranchDoc(Model):
+    start: str
+    states: dict[str, StateDoc]
+
+
+class ParallelState(StateBase):
+    type: Literal["parallel"]
+    branches: dict[str, BranchDoc] = Field(min_length=1)
+    next: str
+
+
+class SubflowState(StateBase):
+    type: Literal["subflow"]
+    flow: str
+    input: dict[str, str] = Field(default_factory=dict)
+    wait: bool = True
+    next: str
+
+
+class ActionState(StateBase):
+    type: Literal["action"]
+    effects: list[EffectDoc] = Field(default_factory=list)
+    next: str
+
+
+class EndState(StateBase):
+    type: Literal["end"]
+    outcome: str
+
+
+StateDoc = Annotated[
+    TaskState
+    | ApprovalState
+    | DecisionState
+    | ParallelState
+    | SubflowState
+    | ActionState
+    | EndState,
+    Field(discriminator="type"),
+]
+STATE_TYPES = ("task", "approval", "decision", "parallel", "subflow", "action", "end")
+
+BranchDoc.model_rebuild()
+
+
+class FlowDoc(Model):
+    """One flow file."""
+
+    flow: str
+    version: int = Field(ge=1)
+    title: str
+    description: str | None = None
+    directorate: str
+    unit: str
+    document: GovernanceDoc | None = None
+    sla: str | None = None
+    reference: str | None = None
+    roles: dict[str, Titled]
+    starters: list[str] | None = None
+    privacy: PrivacyDoc | None = None
+    data: dict[str, FieldDoc] = Field(default_factory=dict)
+    start: str
+    states: dict[str, StateDoc] = Field(min_length=1)
