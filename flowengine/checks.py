@@ -106,7 +106,7 @@ def value_problem(spec: schema.FieldDoc, value: Any) -> str | None:
             return f"must be text, got {type(value).__name__}"
         if spec.max_length is not None and len(value) > spec.max_length:
             return f"is {len(value)} characters, over the limit of {spec.max_length}"
-        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+        if spec.pattern is not None and not _matches(spec.pattern, value):
             return f"does not match the pattern {spec.pattern}"
         return None
     if kind == "integer":
@@ -146,6 +146,13 @@ def value_problem(spec: schema.FieldDoc, value: Any) -> str | None:
     if spec.max is not None and value > spec.max:
         return f"must be at most {spec.max}"
     return None
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return True  # the pattern itself is reported by the field check
 
 
 def _is_iso(text: str, parse: Any) -> bool:
@@ -210,6 +217,11 @@ class FlowChecker:
         if name not in self.fields:
             hint = did_you_mean(name, self.fields)
             self.error(path, f"{context} names undeclared field '{name}'{hint}", "field")
+
+    def check_field_key(self, path: PathKey, name: str, context: str) -> None:
+        if name not in self.fields:
+            hint = did_you_mean(name, self.fields)
+            self.error(path, f"{context} undeclared field '{name}'{hint}", "field", key=True)
 
     def check_duration(self, path: PathKey, text: str) -> None:
         try:
@@ -550,12 +562,12 @@ class FlowChecker:
         for i, name in enumerate(event.requires):
             self.check_field((*path, "requires", i), name, f"event '{eid}' requires")
         for name, value in event.set_.items():
-            self.check_field((*path, "set", name), name, f"event '{eid}' sets")
+            self.check_field_key((*path, "set", name), name, f"event '{eid}' sets")
             problem = self.literal_problem(name, value)
             if problem:
                 self.error((*path, "set", name), f"value for '{name}' {problem}", "set-value")
         for name, source in event.compute.items():
-            self.check_field((*path, "compute", name), name, f"event '{eid}' computes")
+            self.check_field_key((*path, "compute", name), name, f"event '{eid}' computes")
             self.check_expression((*path, "compute", name), source, f"compute of '{name}'")
         if event.when:
             self.check_expression((*path, "when"), event.when, "guard")

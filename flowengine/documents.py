@@ -6,7 +6,8 @@ messages a flow author can act on. Imports ``loader``, ``schema``, ``errors``.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,13 +51,61 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     return tuple(path)
 
 
-def _describe(error: Any, path: PathKey, data: Any) -> tuple[str, bool]:
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> set[str]:
+    """The keys allowed in the mapping at ``loc`` (pydantic's loc, tags included)."""
+    node: Any = model
+    for segment in loc:
+        node = _unwrap(node, segment)
+        if node is None:
+            return set(VOCABULARY)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return {info.alias or name for name, info in node.model_fields.items()}
+    return set(VOCABULARY)
+
+
+def _unwrap(node: Any, segment: Any) -> Any:
+    """Step from a type into the type of ``segment`` below it (None if unknown)."""
+    while True:
+        origin = get_origin(node)
+        if origin is Annotated:
+            node = get_args(node)[0]
+        elif origin in (Union, UnionType):
+            options = [a for a in get_args(node) if a is not type(None)]
+            tagged = [
+                a
+                for a in options
+                if isinstance(a, type)
+                and issubclass(a, BaseModel)
+                and a.model_fields.get("type") is not None
+                and segment in get_args(a.model_fields["type"].annotation)
+            ]
+            if tagged:
+                return tagged[0]
+            if len(options) != 1:
+                return None
+            node = options[0]
+        else:
+            break
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        for name, info in node.model_fields.items():
+            if segment in (name, info.alias):
+                return info.annotation
+        return None
+    if get_origin(node) in (dict, list):
+        return get_args(node)[-1]
+    return None
+
+
+def _describe(error: Any, path: PathKey, model: type[BaseModel]) -> tuple[str, bool]:
     """Return (message, points_at_key) for one pydantic error."""
     kind = error["type"]
     last = str(path[-1]) if path else "document"
     where = _owner(path)
     if kind == "extra_forbidden":
-        return f"unknown key '{last}'{where}{did_you_mean(last, VOCABULARY)}", True
+        allowed = _keys_at(model, tuple(error["loc"])[:-1]) - {last}
+        # a key valid elsewhere (e.g. `next` on a task) is misplaced, not misspelled
+        hint = "" if last in VOCABULARY else did_you_mean(last, allowed)
+        return f"unknown key '{last}'{where}{hint}", True
     if kind == "missing":
         return f"missing required key '{last}'{where}", False
     if kind == "union_tag_not_found":
@@ -97,6 +146,8 @@ def parse_document(model: type[M], loaded: LoadedDocument) -> tuple[M | None, li
         issues = []
         for error in exc.errors():
             path = _data_path(loaded.data, tuple(error["loc"]))
-            message, at_key = _describe(error, path, loaded.data)
+            message, at_key = _describe(error, path, model)
+            if error["type"] == "union_tag_invalid":
+                path = (*path, "type")  # point at the bad type, not the state
             issues.append(loaded.issue(path, message, key=at_key, code=error["type"]))
         return None, issues

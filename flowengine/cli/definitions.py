@@ -78,12 +78,16 @@ def validate(
             typer.echo(issue.format())
         flows = len(report.flows)
         typer.echo(
-            f"{len(report.errors)} errors, {len(report.warnings)} warnings "
-            f"in {len(report.files)} files ({flows} flows)",
+            f"{_count(len(report.errors), 'error')}, {_count(len(report.warnings), 'warning')} "
+            f"in {_count(len(report.files), 'file')} ({_count(flows, 'flow')})",
             err=True,
         )
     if report.errors or (strict and report.warnings):
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _valid_report() -> ValidationReport:
