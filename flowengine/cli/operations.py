@@ -1,0 +1,354 @@
+"""Operator commands: db upgrade, people, start, fire, tasks, instances, status, history."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from flowengine.cli.app import app, fail, settings
+
+if TYPE_CHECKING:
+    from flowengine.engine import Engine
+    from flowengine.instance import Instance
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+people_app = typer.Typer(help="People and their roles.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(people_app, name="people")
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Actor = Annotated[str, typer.Option("--as", help="The person acting (their id).")]
+Sets = Annotated[
+    list[str] | None, typer.Option("--set", help="A data value KEY=VALUE (repeatable).")
+]
+
+
+def open_engine(upgrade: bool | None = None) -> Engine:
+    from flowengine.engine import Engine
+
+    return Engine.open(settings.database, settings.flows_dir, upgrade=upgrade)
+
+
+def parse_sets(values: list[str] | None, data_file: Path | None = None) -> dict[str, Any]:
+    """``--data-file`` (JSON or YAML) then ``--set KEY=VALUE`` pairs, values typed as YAML."""
+    from flowengine.loader import YamlLoadError, load_file, load_text, resolve_plain_scalar
+
+    data: dict[str, Any] = {}
+    if data_file is not None:
+        try:
+            loaded = load_file(data_file)
+        except YamlLoadError as exc:
+            raise fail(exc.issue.format()) from None
+        if not isinstance(loaded.data, dict):
+            raise fail(f"{data_file}: must hold a mapping of field names to values")
+        data.update(loaded.data)
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--set expects KEY=VALUE, got '{item}'")
+        key = key.strip()
+        if raw.startswith(("[", "{")):
+            try:
+                data[key] = load_text(f"v: {raw}\n", "--set").data["v"]
+            except YamlLoadError as exc:
+                raise fail(f"--set {key}: {exc.issue.message}") from None
+        else:
+            data[key] = resolve_plain_scalar(raw) if raw else ""
+    return data
+
+
+def echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Europe/Istanbul")).strftime("%d.%m.%Y %H:%M")
+
+
+def instance_json(instance: Instance) -> dict[str, Any]:
+    return {
+        "id": instance.id,
+        "reference": instance.reference,
+        "flow": instance.flow,
+        "version": instance.version,
+        "states": list(instance.states),
+        "status": instance.status,
+        "outcome": instance.outcome,
+        "row_version": instance.row_version,
+        "created_at": instance.created_at.isoformat(),
+        "updated_at": instance.updated_at.isoformat(),
+        "due_at": instance.due_at.isoformat() if instance.due_at else None,
+    }
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest revision."""
+    from flowengine.config import database_url
+    from flowengine.storage.sql import SqlStore
+
+    store = SqlStore(database_url(settings.database))
+    try:
+        before, after = store.upgrade()
+    finally:
+        store.dispose()
+    if before == after:
+        typer.echo(f"schema already at revision {after}")
+    else:
+        typer.echo(f"schema upgraded from {before or 'empty'} to {after}")
+
+
+@people_app.command("add")
+def people_add(
+    person_id: Annotated[str, typer.Argument(help="Login id, e.g. ayse.yilmaz.")],
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="ROLE or ROLE:DIRECTORATE (repeatable).")
+    ],
+) -> None:
+    """Add a person (or replace their name and roles)."""
+    with open_engine() as engine:
+        person = engine.add_person(person_id, name, role)
+    typer.echo(f"{person.id}: {person.name} [{', '.join(str(g) for g in person.roles)}]")
+
+
+@people_app.command("list")
+def people_list(as_json: AsJson = False) -> None:
+    """List people and their roles."""
+    with open_engine() as engine:
+        people = engine.people()
+    if as_json:
+        echo_json(
+            [{"id": p.id, "name": p.name, "roles": [str(g) for g in p.roles]} for p in people]
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Kişiler")
+    for column in ("id", "ad", "roller"):
+        table.add_column(column)
+    for p in people:
+        table.add_row(p.id, p.name, ", ".join(str(g) for g in p.roles))
+    Console().print(table)
+
+
+@app.command()
+def start(
+    flow: Annotated[str, typer.Argument(help="Flow id.")],
+    actor: Actor,
+    sets: Sets = None,
+    data_file: Annotated[
+        Path | None, typer.Option("--data-file", help="JSON or YAML file of data.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Repeat-safe key.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Start an instance; prints its reference number."""
+    data = parse_sets(sets, data_file)
+    with open_engine() as engine:
+        instance = engine.start(flow, data, actor, idempotency_key=idempotency_key)
+    if as_json:
+        echo_json(instance_json(instance))
+    else:
+        typer.echo(instance.reference)
+
+
+@app.command()
+def fire(
+    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    event: Annotated[str, typer.Argument(help="Event id, e.g. havale_et.")],
+    actor: Actor,
+    sets: Sets = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="Reason or note.")] = None,
+    expect_version: Annotated[
+        int | None, typer.Option("--expect-version", help="Fail if the instance moved on.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Repeat-safe key.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Fire an event on an instance as a person."""
+    data = parse_sets(sets)
+    with open_engine() as engine:
+        instance = engine.fire(
+            ref,
+            event,
+            actor,
+            data=data,
+            comment=comment,
+            expected_version=expect_version,
+            idempotency_key=idempotency_key,
+        )
+    if as_json:
+        echo_json(instance_json(instance))
+    else:
+        outcome = f" ({instance.outcome})" if instance.outcome else ""
+        typer.echo(f"{instance.reference}: {instance.state}{outcome}")
+
+
+@app.command()
+def tasks(actor: Actor, as_json: AsJson = False) -> None:
+    """A person's inbox: overdue in red, due today in yellow."""
+    with open_engine() as engine:
+        items = engine.tasks(actor)
+        now = engine.clock()
+    if as_json:
+        echo_json(
+            [
+                {
+                    "reference": w.reference,
+                    "flow": w.flow,
+                    "state": w.state,
+                    "title": w.title,
+                    "role": w.role,
+                    "assignee": w.assignee,
+                    "due_at": w.due_at.isoformat() if w.due_at else None,
+                }
+                for w in items
+            ]
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{actor} — iş listesi ({len(items)})")
+    for column in ("referans", "akış", "iş", "rol", "son tarih"):
+        table.add_column(column)
+    today = now.astimezone(UTC).date()
+    for w in items:
+        style = ""
+        if w.due_at is not None and w.due_at < now:
+            style = "red"
+        elif w.due_at is not None and w.due_at.date() == today:
+            style = "yellow"
+        role = f"{w.role}:{w.assignee}" if w.assignee else w.role
+        table.add_row(w.reference, w.flow, w.title, role, _when(w.due_at), style=style)
+    Console().print(table)
+
+
+@app.command()
+def instances(
+    flow: Annotated[str | None, typer.Option("--flow", help="Only this flow.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only in this state.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only past their deadline.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """List instances, newest first."""
+    with open_engine() as engine:
+        rows = engine.instances(flow=flow, state=state, overdue=overdue)
+    if as_json:
+        echo_json([instance_json(i) for i in rows])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Kayıtlar ({len(rows)})")
+    for column in ("referans", "akış", "durum", "sonuç", "başlangıç", "son tarih"):
+        table.add_column(column)
+    for i in rows:
+        table.add_row(
+            i.reference,
+            f"{i.flow} v{i.version}",
+            i.state,
+            i.outcome or i.status,
+            _when(i.created_at),
+            _when(i.due_at),
+        )
+    Console().print(table)
+
+
+@app.command()
+def status(
+    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    viewer: Annotated[
+        str | None, typer.Option("--as", help="Viewer (personal data shown only if entitled).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """An instance's state, data (personal fields masked) and the events you may fire."""
+    with open_engine() as engine:
+        view = engine.view(ref, viewer)
+    instance = view.instance
+    if as_json:
+        echo_json(
+            {
+                **instance_json(instance),
+                "data": view.data,
+                "masked": list(view.masked),
+                "allowed_events": list(view.allowed_events),
+            }
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{instance.reference}[/bold]  {view.title} ({instance.flow} v{instance.version})"
+    )
+    console.print(f"durum: [bold]{instance.state}[/bold]  ({instance.outcome or instance.status})")
+    console.print(f"son tarih: {_when(instance.due_at)}   sürüm: {instance.row_version}")
+    table = Table(show_header=False)
+    table.add_column("alan")
+    table.add_column("değer")
+    for key, value in view.data.items():
+        table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+    if viewer:
+        events = ", ".join(view.allowed_events) or "yok"
+        console.print(f"{viewer} şimdi şunları yapabilir: {events}")
+
+
+@app.command()
+def history(
+    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    as_json: AsJson = False,
+) -> None:
+    """The timeline of an instance."""
+    with open_engine() as engine:
+        view = engine.view(ref, None)
+        entries = engine.history(ref)
+    masked = set(view.masked)
+
+    def shown(changes: dict[str, Any]) -> dict[str, Any]:
+        return {k: (["***", "***"] if k in masked else v) for k, v in changes.items()}
+
+    if as_json:
+        echo_json(
+            [
+                {
+                    "seq": h.seq,
+                    "event": h.event,
+                    "from": h.from_state,
+                    "to": h.to_state,
+                    "actor": h.actor,
+                    "at": h.at.isoformat(),
+                    "changes": shown(h.changes),
+                    "comment": h.comment,
+                }
+                for h in entries
+            ]
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{view.instance.reference} — geçmiş")
+    for column in ("#", "zaman", "olay", "geçiş", "kişi", "açıklama"):
+        table.add_column(column)
+    for h in entries:
+        move = f"{h.from_state or '•'} → {h.to_state or '•'}"
+        table.add_row(str(h.seq), _when(h.at), h.event, move, h.actor, h.comment or "")
+    Console().print(table)

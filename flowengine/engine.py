@@ -1,0 +1,538 @@
+"""The ``Engine`` facade: what the CLI, a web layer or a Python program calls.
+
+Owns the transaction boundary. Each public command loads what it needs,
+checks permission, runs the pure ``runtime`` step, and saves the instance,
+history, work items, outbox effects and child instances in ONE transaction of
+the store: all of it lands, or none of it. Imports ``runtime``, ``storage``,
+``flowset``, ``definition``; never the CLI.
+
+    from flowengine import Engine
+    engine = Engine.open("sqlite:///flowengine.db", "flows")
+    case = engine.start("bizim_masa", {...}, actor="ayse")
+    engine.fire(case.reference, "havale_et", actor="ayse", data={"mudurluk": "fen_isleri"})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from flowengine import runtime, schema
+from flowengine.config import database_url
+from flowengine.definition import FlowDefinition, compile_flow
+from flowengine.documents import parse_document
+from flowengine.errors import (
+    ConfigurationError,
+    DefinitionError,
+    IdempotencyConflict,
+    InvalidData,
+    PermissionDenied,
+    UnknownFlow,
+    UnknownInstance,
+    UnknownPerson,
+)
+from flowengine.flowset import validate_paths
+from flowengine.instance import HistoryEntry, Instance, Person, RoleGrant, WorkItem
+from flowengine.loader import load_text
+from flowengine.storage.sql import SqlStore, Unit
+
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """An instance as one viewer may see it: personal fields masked if not entitled."""
+
+    instance: Instance
+    data: dict[str, Any]
+    masked: tuple[str, ...]
+    allowed_events: tuple[str, ...]
+    title: str
+
+
+class Engine:
+    """Start, fire and query instances of the flows in one folder, on one database."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        definitions: Mapping[str, FlowDefinition],
+        organization: schema.OrganizationDoc | None,
+        clock: Callable[[], datetime] | None = None,
+        timezone: str = "Europe/Istanbul",
+    ) -> None:
+        self.store = store
+        self.current = dict(definitions)
+        self.organization = organization
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.timezone = timezone
+        self._versions: dict[tuple[str, int], FlowDefinition] = {
+            (d.flow, d.version): d for d in definitions.values()
+        }
+
+    # -- opening ----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        flows_dir: str | Path = "flows",
+        *,
+        upgrade: bool | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Engine:
+        """Open the database (upgrading an SQLite schema by itself) and load the flows."""
+        resolved = database_url(url)
+        flows_path = Path(flows_dir)
+        if not flows_path.is_dir():
+            raise ConfigurationError(
+                f"flows folder '{flows_path}' does not exist; give --flows PATH"
+            )
+        report = validate_paths([flows_path])
+        report.raise_for_errors()
+        directorates = frozenset(report.organization.directorates if report.organization else ())
+        definitions = {
+            fid: compile_flow(
+                parsed.doc, Path(parsed.loaded.path).read_text(encoding="utf-8"), directorates
+            )
+            for fid, parsed in report.flows.items()
+        }
+        store = SqlStore(resolved)
+        if upgrade is None:
+            upgrade = store.engine.dialect.name == "sqlite"
+        if upgrade:
+            store.upgrade()
+        elif store.schema_revision() is None:
+            raise ConfigurationError(
+                "the database has no flowengine schema; run 'flowengine db upgrade' first"
+            )
+        return cls(store, definitions, report.organization, clock=clock)
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- definitions ------------------------------------------------------------
+
+    def definition(
+        self, flow: str, version: int | None = None, unit: Unit | None = None
+    ) -> FlowDefinition:
+        """The definition of ``flow`` at ``version`` (the current file when None)."""
+        if version is None:
+            if flow not in self.current:
+                raise UnknownFlow(flow, self.current)
+            return self.current[flow]
+        cached = self._versions.get((flow, version))
+        if cached is not None:
+            return cached
+        if unit is None:
+            with self.store.unit() as fresh:
+                return self.definition(flow, version, fresh)
+        stored = unit.flow_version(flow, version)
+        if stored is None:
+            raise UnknownFlow(f"{flow} v{version}", self.current)
+        _, source = stored
+        loaded = load_text(source, f"<{flow} v{version} in the database>")
+        doc, issues = parse_document(schema.FlowDoc, loaded)
+        if doc is None:
+            raise DefinitionError(issues)
+        directorates = frozenset(self.organization.directorates if self.organization else ())
+        compiled = compile_flow(doc, source, directorates)
+        self._versions[(flow, version)] = compiled
+        return compiled
+
+    def _deploy(self, unit: Unit, definition: FlowDefinition) -> None:
+        stored = unit.flow_version(definition.flow, definition.version)
+        if stored is None:
+            unit.put_flow_version(
+                definition.flow,
+                definition.version,
+                definition.content_hash,
+                definition.source,
+                self.clock(),
+            )
+        elif stored[0] != definition.content_hash:
+            raise ConfigurationError(
+                f"flows/{definition.flow}.yaml changed but its version is still "
+                f"{definition.version}, which is already deployed; raise 'version' to "
+                f"{definition.version + 1}"
+            )
+
+    # -- people -----------------------------------------------------------------
+
+    def add_person(self, person_id: str, name: str, roles: Sequence[RoleGrant | str]) -> Person:
+        """Create or replace a person with their roles (``role`` or ``role:directorate``)."""
+        grants = tuple(r if isinstance(r, RoleGrant) else parse_grant(r) for r in roles)
+        self._check_grants(grants)
+        person = Person(person_id, name, grants)
+        with self.store.unit() as unit:
+            unit.save_person(person, self.clock())
+        return person
+
+    def _check_grants(self, grants: Sequence[RoleGrant]) -> None:
+        known_roles = set(self.organization.roles) if self.organization else set()
+        for definition in self.current.values():
+            known_roles |= set(definition.doc.roles)
+        directorates = set(self.organization.directorates) if self.organization else set()
+        for grant in grants:
+            if grant.role not in known_roles:
+                raise InvalidData(
+                    {"role": f"'{grant.role}' is not declared in any flow or the organisation file"}
+                )
+            if grant.directorate and grant.directorate not in directorates:
+                raise InvalidData(
+                    {"role": f"'{grant.directorate}' is not a directorate of the organisation file"}
+                )
+
+    def people(self) -> list[Person]:
+        with self.store.unit() as unit:
+            return unit.people()
+
+    def person(self, person_id: str) -> Person:
+        with self.store.unit() as unit:
+            return self._person(unit, person_id)
+
+    @staticmethod
+    def _person(unit: Unit, person_id: str) -> Person:
+        person = unit.person(person_id)
+        if person is None:
+            raise UnknownPerson(person_id)
+        return person
+
+    # -- commands ---------------------------------------------------------------
+
+    def start(
+        self,
+        flow: str,
+        data: Mapping[str, Any],
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Instance:
+        """Start an instance of ``flow``; returns it after its automatic steps."""
+        definition = self.definition(flow)
+        request = _request_hash("start", flow, dict(data), actor)
+        try:
+            with self.store.unit() as unit:
+                if idempotency_key:
+                    repeated = self._repeated(unit, idempotency_key, request)
+                    if repeated:
+                        return repeated
+                person = self._person(unit, actor)
+                if not any(person.holds(role) for role in definition.starters):
+                    raise _refusal(
+                        PermissionDenied(
+                            f"{actor} may not start '{flow}': it needs one of the roles "
+                            f"{', '.join(definition.starters)}"
+                        ),
+                        None,
+                        flow,
+                        actor,
+                        "start",
+                    )
+                self._deploy(unit, definition)
+                instance = self._start_in(unit, definition, dict(data), actor)
+                if idempotency_key:
+                    unit.remember_idempotent(
+                        idempotency_key, request, instance.id, instance.row_version, self.clock()
+                    )
+                return self._reload(unit, instance.id)
+        except PermissionDenied as exc:
+            self._record_refusal(exc)
+            raise
+        except IntegrityError:
+            if idempotency_key:
+                return self._after_race(idempotency_key, request)
+            raise
+
+    def _start_in(
+        self,
+        unit: Unit,
+        definition: FlowDefinition,
+        data: dict[str, Any],
+        actor: str,
+        parent: tuple[str, str] | None = None,
+    ) -> Instance:
+        merged = runtime.new_instance_data(definition, data)
+        now = self.clock()
+        year = now.astimezone(UTC).year
+        seq = unit.next_sequence(definition.flow, year)
+        pattern = definition.doc.reference or (definition.flow.upper() + "-{year}-{seq:06d}")
+        reference = pattern.format(year=year, seq=seq, flow=definition.flow)
+        blank = Instance(
+            id=str(uuid.uuid4()),
+            reference=reference,
+            flow=definition.flow,
+            version=definition.version,
+            states=(),
+            status="active",
+            data=merged,
+            row_version=0,
+            created_at=now,
+            updated_at=now,
+            updated_by=actor,
+            parent_id=parent[0] if parent else None,
+            parent_state=parent[1] if parent else None,
+        )
+        result = runtime.start(definition, blank, actor, now, self.timezone)
+        self._save(unit, result, previous=None)
+        return result.instance
+
+    def fire(
+        self,
+        ref: str,
+        event: str,
+        actor: str,
+        data: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Instance:
+        """Fire ``event`` on instance ``ref`` as ``actor``; returns the new instance."""
+        payload = dict(data or {})
+        request = _request_hash("fire", ref, payload, actor, event, comment)
+        try:
+            with self.store.unit() as unit:
+                if idempotency_key:
+                    repeated = self._repeated(unit, idempotency_key, request)
+                    if repeated:
+                        return repeated
+                person = self._person(unit, actor)
+                instance = unit.load_instance(ref, lock=True)
+                if instance is None:
+                    raise UnknownInstance(ref)
+                if expected_version is not None and expected_version != instance.row_version:
+                    from flowengine.errors import ConcurrentUpdate
+
+                    raise ConcurrentUpdate(
+                        instance.reference,
+                        instance.row_version,
+                        instance.updated_by,
+                        instance.updated_at.isoformat(timespec="seconds"),
+                    )
+                definition = self.definition(instance.flow, instance.version, unit)
+                try:
+                    result = runtime.fire(
+                        definition,
+                        instance,
+                        event,
+                        person,
+                        payload,
+                        comment,
+                        self.clock(),
+                        self.timezone,
+                    )
+                except PermissionDenied as exc:
+                    raise _refusal(exc, instance.id, instance.flow, actor, event) from None
+                self._save(unit, result, previous=instance)
+                if idempotency_key:
+                    unit.remember_idempotent(
+                        idempotency_key,
+                        request,
+                        instance.id,
+                        result.instance.row_version,
+                        self.clock(),
+                    )
+                return self._reload(unit, instance.id)
+        except PermissionDenied as exc:
+            self._record_refusal(exc)
+            raise
+        except IntegrityError:
+            if idempotency_key:
+                return self._after_race(idempotency_key, request)
+            raise
+
+    def _save(self, unit: Unit, result: runtime.StepResult, previous: Instance | None) -> None:
+        instance = result.instance
+        now = self.clock()
+        row_version = result.history[-1].seq if result.history else instance.row_version
+        instance = instance.evolve(
+            row_version=row_version,
+            updated_at=now,
+            updated_by=result.history[-1].actor if result.history else instance.updated_by,
+        )
+        if previous is None:
+            unit.insert_instance(instance)
+        else:
+            unit.update_instance(instance, previous.row_version)
+        unit.insert_history(result.history)
+        unit.close_work(instance.id, result.closed, instance.updated_by, now)
+        unit.open_work(result.opened)
+        unit.insert_effects(result.effects, now)
+        for spawn in result.spawns:
+            child_def = self.definition(spawn.flow)
+            self._deploy(unit, child_def)
+            self._start_in(
+                unit,
+                child_def,
+                spawn.data,
+                runtime.SYSTEM_ACTOR,
+                parent=(instance.id, spawn.parent_state),
+            )
+        if instance.status == "completed" and instance.parent_id:
+            self._resume_parent(unit, instance)
+
+    def _resume_parent(self, unit: Unit, child: Instance) -> None:
+        parent = unit.load_instance(child.parent_id or "", lock=True)
+        if parent is None or child.parent_state not in parent.states:
+            return  # a hand-off (wait: false) parent has moved on already
+        definition = self.definition(parent.flow, parent.version, unit)
+        result = runtime.child_ended(
+            definition,
+            parent,
+            child.parent_state or "",
+            {"outcome": child.outcome, "reference": child.reference, "flow": child.flow},
+            self.clock(),
+            self.timezone,
+        )
+        self._save(unit, result, previous=parent)
+
+    def _record_refusal(self, exc: PermissionDenied) -> None:
+        """Audit a refusal in its own transaction, after the command's own rolled back."""
+        audit: tuple[str | None, str | None, str, str] | None = getattr(exc, "audit", None)
+        if audit is None:
+            return
+        instance_id, flow, actor, action = audit
+        with self.store.unit() as unit:
+            unit.record_refusal(instance_id, flow, actor, action, str(exc), self.clock())
+
+    def _repeated(self, unit: Unit, key: str, request: str) -> Instance | None:
+        seen = unit.idempotent_result(key)
+        if seen is None:
+            return None
+        request_hash, instance_id, _ = seen
+        if request_hash != request:
+            raise IdempotencyConflict(key)
+        return self._reload(unit, instance_id)
+
+    def _after_race(self, key: str, request: str) -> Instance:
+        with self.store.unit() as unit:
+            repeated = self._repeated(unit, key, request)
+        if repeated is None:
+            raise IdempotencyConflict(key)
+        return repeated
+
+    @staticmethod
+    def _reload(unit: Unit, instance_id: str) -> Instance:
+        instance = unit.load_instance(instance_id)
+        if instance is None:
+            raise UnknownInstance(instance_id)
+        return instance
+
+    # -- queries ----------------------------------------------------------------
+
+    def get(self, ref: str) -> Instance:
+        with self.store.unit() as unit:
+            instance = unit.load_instance(ref)
+        if instance is None:
+            raise UnknownInstance(ref)
+        return instance
+
+    def history(self, ref: str) -> list[HistoryEntry]:
+        with self.store.unit() as unit:
+            instance = unit.load_instance(ref)
+            if instance is None:
+                raise UnknownInstance(ref)
+            return unit.history(instance.id)
+
+    def tasks(self, actor: str) -> list[WorkItem]:
+        """The open work ``actor``'s roles entitle them to, soonest due first."""
+        with self.store.unit() as unit:
+            person = self._person(unit, actor)
+            return unit.open_work_for(person.roles, person.id)
+
+    def instances(
+        self,
+        flow: str | None = None,
+        state: str | None = None,
+        overdue: bool = False,
+        status: str | None = None,
+        limit: int = 200,
+    ) -> list[Instance]:
+        if flow is not None and flow not in self.current:
+            raise UnknownFlow(flow, self.current)
+        with self.store.unit() as unit:
+            return unit.list_instances(
+                flow=flow,
+                state=state,
+                status=status,
+                overdue_at=self.clock() if overdue else None,
+                limit=limit,
+            )
+
+    def allowed_events(self, ref: str, actor: str) -> list[str]:
+        with self.store.unit() as unit:
+            person = self._person(unit, actor)
+            instance = unit.load_instance(ref)
+            if instance is None:
+                raise UnknownInstance(ref)
+            definition = self.definition(instance.flow, instance.version, unit)
+        return [e for _, e in runtime.allowed_events(definition, instance, person, self.clock())]
+
+    def view(self, ref: str, viewer: str | None) -> InstanceView:
+        """The instance as ``viewer`` may see it (personal fields masked unless entitled)."""
+        with self.store.unit() as unit:
+            instance = unit.load_instance(ref)
+            if instance is None:
+                raise UnknownInstance(ref)
+            person = self._person(unit, viewer) if viewer else None
+            definition = self.definition(instance.flow, instance.version, unit)
+        entitled = person is not None and any(person.holds(r) for r in definition.personal_access)
+        masked = () if entitled else tuple(sorted(definition.personal_fields & set(instance.data)))
+        data = {k: (MASK if k in masked and v is not None else v) for k, v in instance.data.items()}
+        events = (
+            tuple(e for _, e in runtime.allowed_events(definition, instance, person, self.clock()))
+            if person
+            else ()
+        )
+        return InstanceView(instance, data, masked, events, definition.title)
+
+    def outbox(self, ref: str | None = None) -> list[dict[str, Any]]:
+        with self.store.unit() as unit:
+            instance_id = None
+            if ref is not None:
+                instance = unit.load_instance(ref)
+                if instance is None:
+                    raise UnknownInstance(ref)
+                instance_id = instance.id
+            return unit.outbox(instance_id)
+
+    def refusals(self, ref: str) -> list[dict[str, Any]]:
+        with self.store.unit() as unit:
+            instance = unit.load_instance(ref)
+            if instance is None:
+                raise UnknownInstance(ref)
+            return unit.refusals(instance.id)
+
+
+def _refusal(
+    exc: PermissionDenied, instance_id: str | None, flow: str | None, actor: str, action: str
+) -> PermissionDenied:
+    """Attach what the audit record needs to a refusal on its way out."""
+    exc.audit = (instance_id, flow, actor, action)  # type: ignore[attr-defined]
+    return exc
+
+
+def parse_grant(text: str) -> RoleGrant:
+    """``role`` or ``role:directorate`` → :class:`RoleGrant` (ids match exactly)."""
+    role, _, directorate = text.partition(":")
+    if not role:
+        raise InvalidData({"role": f"'{text}' is not ROLE or ROLE:DIRECTORATE"})
+    return RoleGrant(role, directorate or None)
+
+
+def _request_hash(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,109 @@
+"""Records of running work: instances, history entries, work items, effects, people.
+
+Plain frozen dataclasses, the vocabulary shared by runtime, storage and engine.
+An instance evolves into a new record per step (``evolve``), never in place.
+Imports nothing from flowengine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Status = Literal["active", "completed"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One case: where it stands, its data, and the version it started on."""
+
+    id: str
+    reference: str
+    flow: str
+    version: int
+    states: tuple[str, ...]
+    status: Status
+    data: dict[str, Any]
+    row_version: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+    outcome: str | None = None
+    due_at: datetime | None = None
+    parent_id: str | None = None
+    parent_state: str | None = None
+
+    def evolve(self, **changes: Any) -> Instance:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def state(self) -> str:
+        """The active states as one string (``a | b`` while branches run)."""
+        return " | ".join(self.states)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row of an instance's append-only history."""
+
+    instance_id: str
+    seq: int
+    event: str
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    at: datetime
+    changes: dict[str, Any] = field(default_factory=dict)
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Open human work: a task or approval waiting for a role (and assignee)."""
+
+    instance_id: str
+    state: str
+    role: str
+    assignee: str | None
+    opened_at: datetime
+    due_at: datetime | None
+    reference: str = ""
+    flow: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An outbound effect recorded with the step that caused it (the outbox)."""
+
+    instance_id: str
+    kind: str
+    payload: dict[str, Any]
+    state: str
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role a person holds, optionally scoped to one directorate."""
+
+    role: str
+    directorate: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.role}:{self.directorate}" if self.directorate else self.role
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    roles: tuple[RoleGrant, ...] = ()
+
+    def holds(self, role: str, directorate: str | None = None) -> bool:
+        """True when the person has ``role`` (for ``directorate`` when one is required)."""
+        return any(
+            g.role == role and (directorate is None or g.directorate == directorate)
+            for g in self.roles
+        )

@@ -1,0 +1,1 @@
+"""Alembic migrations of flowengine's schema (run by ``flowengine db upgrade``)."""

@@ -1,0 +1,550 @@
+"""Executing one command on one instance: pure, no I/O.
+
+Given a compiled definition, an instance record, an event, its payload, the
+actor and the time, compute the new record plus everything the step causes:
+history entries, work items opened and closed, effects for the outbox and
+child instances to start. Automatic states (decision, action, parallel fork
+and join, subflow hand-off, end) are chained here, so a command never leaves
+an instance in a state that needs no human.
+
+This is the only module that imports ``transitions``: one ``Machine`` per flow
+version holds every qualified state and every transition (events, automatic
+moves, joins), built once and cached. A command attaches a fresh carrier,
+fires, and detaches it (attaching every instance would be quadratic).
+Conditions given to ``transitions`` are Python callables of this module; no
+callback is ever named by a string from YAML.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from flowengine import schema
+from flowengine.checks import value_problem
+from flowengine.definition import FlowDefinition, StateDef, field_defaults
+from flowengine.durations import DEFAULT_TIMEZONE
+from flowengine.errors import (
+    GuardRefused,
+    did_you_mean,
+    InvalidData,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
+from flowengine.expressions import Expression
+from flowengine.instance import Effect, HistoryEntry, Instance, Person, WorkItem
+
+AUTO = "_auto"  # decisions, actions, hand-off subflows
+JOIN = "_join"  # a parallel whose branches all ended
+CHILD_ENDED = "_child_ended"  # a waiting subflow whose child ended
+SYSTEM_ACTOR = "system"
+
+
+@dataclass
+class _Carrier:
+    """The object ``transitions`` moves: a fresh one per move."""
+
+    state: str
+    variables: dict[str, Any]
+
+
+class CompiledMachine:
+    """The ``transitions`` machine of one flow version."""
+
+    def __init__(self, definition: FlowDefinition) -> None:
+        self.definition = definition
+        transitions: list[dict[str, Any]] = []
+        for name, state in definition.states.items():
+            doc = state.doc
+            for eid, event in definition.events(name).items():
+                transitions.append({"trigger": eid, "source": name, "dest": state.target(event.to)})
+            if isinstance(doc, schema.DecisionState):
+                for choice in doc.choices:
+                    transitions.append(
+                        {
+                            "trigger": AUTO,
+                            "source": name,
+                            "dest": state.target(choice.to),
+                            "conditions": [self._condition(definition.expression(choice.when))],
+                        }
+                    )
+                transitions.append(
+                    {"trigger": AUTO, "source": name, "dest": state.target(doc.otherwise)}
+                )
+            elif isinstance(doc, schema.ActionState):
+                transitions.append(
+                    {"trigger": AUTO, "source": name, "dest": state.target(doc.next)}
+                )
+            elif isinstance(doc, schema.SubflowState):
+                trigger = CHILD_ENDED if doc.wait else AUTO
+                transitions.append(
+                    {"trigger": trigger, "source": name, "dest": state.target(doc.next)}
+                )
+            elif isinstance(doc, schema.ParallelState):
+                transitions.append(
+                    {"trigger": JOIN, "source": name, "dest": state.target(doc.next)}
+                )
+        self.machine = Machine(
+            model=None,
+            states=list(definition.states),
+            transitions=transitions,
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+
+    @staticmethod
+    def _condition(expression: Expression) -> Callable[[Any], bool]:
+        def condition(event_data: Any) -> bool:
+            return expression.evaluate(event_data.model.variables) is True
+
+        return condition
+
+    def move(self, state: str, trigger: str, variables: dict[str, Any]) -> str:
+        """Fire ``trigger`` from ``state``; return the destination."""
+        carrier = _Carrier(state=state, variables=variables)
+        self.machine.add_model(carrier, initial=state)
+        try:
+            moved = getattr(carrier, trigger)()
+        except (MachineError, AttributeError) as exc:
+            raise _NoTransition(state, trigger) from exc
+        finally:
+            self.machine.remove_model(carrier)
+        if not moved:
+            raise _NoTransition(state, trigger)
+        return carrier.state
+
+
+class _NoTransition(Exception):
+    def __init__(self, state: str, trigger: str) -> None:
+        super().__init__(f"no transition '{trigger}' from '{state}'")
+        self.state, self.trigger = state, trigger
+
+
+_machines: dict[tuple[str, int, str], CompiledMachine] = {}
+
+
+def machine_for(definition: FlowDefinition) -> CompiledMachine:
+    """The cached machine of a flow version (built on first use)."""
+    key = (definition.flow, definition.version, definition.content_hash)
+    machine = _machines.get(key)
+    if machine is None:
+        machine = _machines[key] = CompiledMachine(definition)
+    return machine
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    """A child instance the engine must start in the same transaction."""
+
+    parent_state: str
+    flow: str
+    data: dict[str, Any]
+    wait: bool
+
+
+@dataclass
+class StepResult:
+    """Everything one command changes."""
+
+    instance: Instance
+    history: list[HistoryEntry] = field(default_factory=list)
+    opened: list[WorkItem] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    spawns: list[SpawnRequest] = field(default_factory=list)
+
+
+def _render(template: str, data: Mapping[str, Any]) -> str:
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            value = data.get(name)
+            out.append("" if value is None else str(value))
+    return "".join(out)
+
+
+def render_effect(effect: schema.EffectDoc, data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The outbox payload of an effect, templates filled from ``data``."""
+    if effect.notify:
+        return "notify", {
+            "roles": list(effect.notify.roles),
+            "message": _render(effect.notify.message, data),
+        }
+    if effect.email:
+        return "email", {
+            "to": [_render(t, data) for t in effect.email.to],
+            "subject": _render(effect.email.subject, data),
+            "body": _render(effect.email.body, data),
+        }
+    if effect.publish:
+        return "publish", {
+            "channels": list(effect.publish.channels),
+            "text": _render(effect.publish.text, data),
+        }
+    assert effect.webhook is not None  # noqa: S101 - EffectDoc validates exactly one kind
+    return "webhook", {
+        "url": _render(effect.webhook.url, data),
+        "body": _render(effect.webhook.body or "", data),
+    }
+
+
+def check_values(definition: FlowDefinition, values: Mapping[str, Any], context: str) -> None:
+    """Raise :class:`InvalidData` naming every field that is unknown or ill-typed."""
+    problems: dict[str, str] = {}
+    for name, value in values.items():
+        spec = definition.fields.get(name)
+        if spec is None:
+            problems[name] = f"flow '{definition.flow}' has no such field"
+            continue
+        problem = value_problem(spec, value)
+        if (
+            problem is None
+            and spec.directorate
+            and value is not None
+            and value not in definition.directorates
+        ):
+            hint = did_you_mean(str(value), definition.directorates)
+            problem = f"'{value}' is not a directorate{hint}"
+        if problem:
+            problems[name] = problem
+    if problems:
+        raise InvalidData(problems, context)
+
+
+class Step:
+    """Carries one command through a definition; produces a :class:`StepResult`."""
+
+    def __init__(
+        self,
+        definition: FlowDefinition,
+        instance: Instance,
+        actor: str,
+        now: datetime,
+        timezone: str = DEFAULT_TIMEZONE,
+        child: dict[str, Any] | None = None,
+    ) -> None:
+        self.definition = definition
+        self.machine = machine_for(definition)
+        self.actor = actor
+        self.now = now
+        self.timezone = timezone
+        self.child = child
+        self.result = StepResult(instance)
+        self._seq = instance.row_version
+
+    # -- bookkeeping ------------------------------------------------------------
+
+    @property
+    def instance(self) -> Instance:
+        return self.result.instance
+
+    def _set(self, **changes: Any) -> None:
+        self.result.instance = self.result.instance.evolve(**changes)
+
+    def record(
+        self,
+        event: str,
+        from_state: str | None,
+        to_state: str | None,
+        changes: dict[str, Any] | None = None,
+        comment: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        self._seq += 1
+        self.result.history.append(
+            HistoryEntry(
+                instance_id=self.instance.id,
+                seq=self._seq,
+                event=event,
+                from_state=from_state,
+                to_state=to_state,
+                actor=actor or self.actor,
+                at=self.now,
+                changes=changes or {},
+                comment=comment,
+            )
+        )
+
+    def variables(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, spec in self.definition.fields.items():
+            value = self.instance.data.get(name)
+            if spec.type == "number" and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            values[name] = value
+        values["instance"] = {
+            "id": self.instance.id,
+            "reference": self.instance.reference,
+            "flow": self.instance.flow,
+            "state": self.instance.state,
+            "started_at": self.instance.created_at,
+        }
+        values["actor"] = {"id": self.actor}
+        values["now"] = self.now
+        if self.child is not None:
+            values["child"] = self.child
+        return values
+
+    def effects(self, state: StateDef, effects: list[schema.EffectDoc]) -> None:
+        for effect in effects:
+            kind, payload = render_effect(effect, self.instance.data)
+            self.result.effects.append(Effect(self.instance.id, kind, payload, state.name))
+
+    # -- moving -----------------------------------------------------------------
+
+    def leave(self, name: str) -> None:
+        state = self.definition.states[name]
+        self.effects(state, state.doc.on_exit)
+        if state.waits_for_people:
+            self.result.closed.append(name)
+        self._set(states=tuple(s for s in self.instance.states if s != name))
+
+    def enter(self, name: str) -> None:
+        """Make ``name`` active and run it on if it needs no human."""
+        state = self.definition.states[name]
+        self._set(states=(*self.instance.states, name))
+        self.effects(state, state.doc.on_enter)
+        doc = state.doc
+        if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
+            self.open_work(state, doc)
+        elif isinstance(doc, (schema.DecisionState, schema.ActionState)):
+            if isinstance(doc, schema.ActionState):
+                self.effects(state, doc.effects)
+            self.auto(name, AUTO, doc.type)
+        elif isinstance(doc, schema.ParallelState):
+            self._set(states=tuple(s for s in self.instance.states if s != name))
+            for start in self.definition.branch_starts[name]:
+                self.record("fork", name, start)
+                self.enter(start)
+            self.try_join(name)
+        elif isinstance(doc, schema.SubflowState):
+            data = {
+                key: self.definition.expression(source).evaluate(self.variables())
+                for key, source in doc.input.items()
+            }
+            self.result.spawns.append(SpawnRequest(name, doc.flow, data, doc.wait))
+            if not doc.wait:
+                self.auto(name, AUTO, "handoff")
+        elif isinstance(doc, schema.EndState):
+            parallel = self.definition.enclosing_parallel(name)
+            if parallel is None:
+                self._set(status="completed", outcome=doc.outcome, states=(name,))
+            else:
+                self.try_join(parallel)
+
+    def auto(self, name: str, trigger: str, label: str) -> None:
+        target = self.machine.move(name, trigger, self.variables())
+        self.leave(name)
+        self.record(label, name, target)
+        self.enter(target)
+
+    def try_join(self, parallel: str) -> None:
+        """Join ``parallel`` when every branch stands in one of its ends."""
+        prefix = parallel + "."
+        inside = [s for s in self.instance.states if s.startswith(prefix)]
+        branches = self.definition.branch_starts[parallel]
+        ended_scopes = {
+            self.definition.states[s].scope
+            for s in inside
+            if self.definition.states[s].kind == "end"
+            and self.definition.enclosing_parallel(s) == parallel
+        }
+        if len(ended_scopes) < len(branches):
+            return
+        if parallel in self.instance.states:
+            return
+        target = self.machine.move(parallel, JOIN, self.variables())
+        self._set(states=tuple(s for s in self.instance.states if not s.startswith(prefix)))
+        self.record("join", parallel, target)
+        self.enter(target)
+
+    def open_work(self, state: StateDef, doc: schema.TaskState | schema.ApprovalState) -> None:
+        assignee = None
+        if doc.assignee:
+            value = self.definition.expression(doc.assignee).evaluate(self.variables())
+            assignee = None if value is None else str(value)
+        sla = self.definition.slas.get(state.name)
+        due = sla.add_to(self.now, self.timezone) if sla else None
+        self.result.opened.append(
+            WorkItem(
+                instance_id=self.instance.id,
+                state=state.name,
+                role=doc.role,
+                assignee=assignee,
+                opened_at=self.now,
+                due_at=due,
+                reference=self.instance.reference,
+                flow=self.instance.flow,
+                title=state.title,
+            )
+        )
+
+
+def new_instance_data(definition: FlowDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults plus ``data``, checked for unknown fields, types and required fields."""
+    check_values(definition, data, "start")
+    merged = {**field_defaults(definition.doc), **data}
+    missing = {
+        name: "is required"
+        for name, spec in definition.fields.items()
+        if spec.required and merged.get(name) in (None, "")
+    }
+    if missing:
+        raise InvalidData(missing, f"start {definition.flow}")
+    return merged
+
+
+def start(
+    definition: FlowDefinition,
+    blank: Instance,
+    actor: str,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Enter the start state of a new instance (``blank`` holds its data already)."""
+    sla = definition.slas.get("")
+    instance = blank.evolve(due_at=sla.add_to(now, timezone) if sla else None)
+    step = Step(definition, instance, actor, now, timezone)
+    step.record(
+        "start", None, definition.start, changes={k: [None, v] for k, v in blank.data.items()}
+    )
+    step.enter(definition.start)
+    return step.result
+
+
+def authorize(
+    definition: FlowDefinition,
+    instance: Instance,
+    state: str,
+    event: schema.EventDoc,
+    person: Person,
+    variables: dict[str, Any],
+) -> None:
+    """Raise :class:`PermissionDenied` unless ``person`` may fire ``event`` in ``state``."""
+    doc = definition.states[state].doc
+    assert isinstance(doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
+    roles = event.roles or [doc.role]
+    scope: str | None = None
+    if doc.assignee:
+        value = definition.expression(doc.assignee).evaluate(variables)
+        scope = None if value is None else str(value)
+    allowed = any(person.holds(role, scope) for role in roles) or (
+        scope is not None and person.id == scope and any(person.holds(r) for r in roles)
+    )
+    if not allowed:
+        needed = " or ".join(f"{r}:{scope}" if scope else r for r in roles)
+        raise PermissionDenied(
+            f"{instance.reference}: {person.id} may not fire '{state}' events: "
+            f"it needs the role {needed}; "
+            f"{person.id} holds {', '.join(str(g) for g in person.roles) or 'no roles'}"
+        )
+
+
+def allowed_events(
+    definition: FlowDefinition, instance: Instance, person: Person, now: datetime
+) -> list[tuple[str, str]]:
+    """(state, event) pairs ``person`` may fire now (ignoring data-dependent guards)."""
+    if instance.status != "active":
+        return []
+    out = []
+    for state in instance.states:
+        step = Step(definition, instance, person.id, now)
+        variables = step.variables()
+        for eid, event in definition.events(state).items():
+            try:
+                authorize(definition, instance, state, event, person, variables)
+            except PermissionDenied:
+                continue
+            out.append((state, eid))
+    return out
+
+
+def fire(
+    definition: FlowDefinition,
+    instance: Instance,
+    event: str,
+    person: Person,
+    payload: Mapping[str, Any],
+    comment: str | None,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Fire a human event on an active instance."""
+    candidates = [s for s in instance.states if event in definition.events(s)]
+    if instance.status != "active" or not candidates:
+        allowed = sorted({e for s in instance.states for e in definition.events(s)})
+        raise TransitionNotAllowed(instance.reference, event, instance.state, allowed)
+    state = candidates[0]
+    spec = definition.events(state)[event]
+    step = Step(definition, instance, person.id, now, timezone)
+    authorize(definition, instance, state, spec, person, step.variables())
+    check_values(definition, payload, f"{instance.reference} {event}")
+    before = dict(instance.data)
+    step._set(data={**instance.data, **payload})
+    missing = {
+        name: f"is required by '{event}'"
+        for name in spec.requires
+        if step.instance.data.get(name) in (None, "")
+    }
+    if missing:
+        raise InvalidData(missing, instance.reference)
+    needs_comment = spec.comment == "required" or (
+        event == "reject" and definition.states[state].kind == "approval"
+    )
+    if needs_comment and not (comment and comment.strip()):
+        raise InvalidData(
+            {"comment": f"'{event}' needs a comment (the reason); give --comment"},
+            instance.reference,
+        )
+    if spec.when:
+        try:
+            passed = definition.expression(spec.when).evaluate(step.variables()) is True
+        except Exception as exc:
+            raise GuardRefused(instance.reference, event, spec.when) from exc
+        if not passed:
+            raise GuardRefused(instance.reference, event, spec.when)
+    updates = dict(spec.set_)
+    variables = step.variables()
+    for name, source in spec.compute.items():
+        updates[name] = definition.expression(source).evaluate(variables)
+    check_values(definition, updates, f"{instance.reference} {event}")
+    step._set(data={**step.instance.data, **updates})
+    after = step.instance.data
+    changes = {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+    target = step.machine.move(state, event, step.variables())
+    step.leave(state)
+    step.record(event, state, target, changes=changes, comment=comment)
+    step.enter(target)
+    return step.result
+
+
+def child_ended(
+    definition: FlowDefinition,
+    parent: Instance,
+    parent_state: str,
+    child: dict[str, Any],
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Resume a parent waiting in ``parent_state`` now that its child ended."""
+    step = Step(definition, parent, SYSTEM_ACTOR, now, timezone, child=child)
+    if parent.status != "active" or parent_state not in parent.states:
+        return step.result
+    target = step.machine.move(parent_state, CHILD_ENDED, step.variables())
+    step.leave(parent_state)
+    step.record(
+        "child_ended",
+        parent_state,
+        target,
+        changes={"child": [None, child]},
+    )
+    step.enter(target)
+    return step.result

@@ -1,0 +1,560 @@
+"""The SQL repository: SQLite (embedded default) and PostgreSQL via SQLAlchemy Core.
+
+Owns connections, transactions, the schema's migrations and every query.
+Speaks domain records (``Instance``, ``HistoryEntry``, ``WorkItem``…), never
+leaks rows. The engine opens one :meth:`SqlStore.unit` per command; everything
+done through that unit commits together or not at all.
+
+SQLite: WAL, ``synchronous=FULL`` (a reported success survives power loss),
+foreign keys on, and ``BEGIN IMMEDIATE`` so a writer takes the lock up front and
+waits for it (``busy_timeout``) instead of failing half-way with "database is
+locked". PostgreSQL: the instance row is locked ``FOR UPDATE`` for a command,
+so two commands on one instance serialize; the row version check stays as the
+guard against a stale ``expected_version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+
+from flowengine.errors import ConcurrentUpdate, ConfigurationError, StorageError
+from flowengine.instance import HistoryEntry, Instance, Person, RoleGrant, WorkItem
+from flowengine.storage import tables as t
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _describe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine configured for flowengine's transaction rules."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            f"'{url}' is not a database URL; use sqlite:///flowengine.db or "
+            "postgresql+psycopg://user@host/db"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigurationError(f"folder {folder} of the SQLite database does not exist")
+        engine = create_engine(
+            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, future=True
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, future=True)
+    raise ConfigurationError(
+        f"database '{backend}' is not supported; use sqlite:/// or postgresql+psycopg://"
+    )
+
+
+def storage_error(exc: DBAPIError, url: str) -> StorageError:
+    """One clear line for a driver error; the original stays as ``__cause__``."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StorageError(
+            f"the database {_describe_url(url)} stayed locked by another process for "
+            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was changed, retry"
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return StorageError(
+            f"the database {_describe_url(url)} is read-only; nothing was changed; "
+            "check the file's permissions"
+        )
+    if "connect" in lowered or "connection" in lowered:
+        return StorageError(
+            f"cannot connect to the database {_describe_url(url)}: {text}; "
+            "check that it runs and the URL is right"
+        )
+    return StorageError(f"database error on {_describe_url(url)}: {text}")
+
+
+def _instance(row: Any) -> Instance:
+    return Instance(
+        id=row.id,
+        reference=row.reference,
+        flow=row.flow,
+        version=row.version,
+        states=tuple(row.states),
+        status=row.status,
+        data=dict(row.data),
+        row_version=row.row_version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+        outcome=row.outcome,
+        due_at=row.due_at,
+        parent_id=row.parent_id,
+        parent_state=row.parent_state,
+    )
+
+
+def _instance_values(instance: Instance) -> dict[str, Any]:
+    return {
+        "id": instance.id,
+        "reference": instance.reference,
+        "flow": instance.flow,
+        "version": instance.version,
+        "states": list(instance.states),
+        "status": instance.status,
+        "outcome": instance.outcome,
+        "data": instance.data,
+        "row_version": instance.row_version,
+        "created_at": instance.created_at,
+        "updated_at": instance.updated_at,
+        "updated_by": instance.updated_by,
+        "due_at": instance.due_at,
+        "parent_id": instance.parent_id,
+        "parent_state": instance.parent_state,
+    }
+
+
+class Unit:
+    """One transaction's worth of repository operations."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+
+    def _insert(self, table: Any) -> Any:
+        return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
+
+    # -- flow versions ----------------------------------------------------------
+
+    def flow_version(self, flow: str, version: int) -> tuple[str, str] | None:
+        row = self.connection.execute(
+            select(t.flow_versions.c.content_hash, t.flow_versions.c.source).where(
+                t.flow_versions.c.flow == flow, t.flow_versions.c.version == version
+            )
+        ).first()
+        return (row.content_hash, row.source) if row else None
+
+    def put_flow_version(
+        self, flow: str, version: int, content_hash: str, source: str, now: datetime
+    ) -> None:
+        self.connection.execute(
+            t.flow_versions.insert().values(
+                flow=flow,
+                version=version,
+                content_hash=content_hash,
+                source=source,
+                deployed_at=now,
+            )
+        )
+
+    def latest_version(self, flow: str) -> int | None:
+        value = self.connection.execute(
+            select(func.max(t.flow_versions.c.version)).where(t.flow_versions.c.flow == flow)
+        ).scalar()
+        return int(value) if value is not None else None
+
+    def count_instances(self, flow: str, version: int) -> int:
+        return int(
+            self.connection.execute(
+                select(func.count())
+                .select_from(t.instances)
+                .where(t.instances.c.flow == flow, t.instances.c.version == version)
+            ).scalar_one()
+        )
+
+    # -- instances --------------------------------------------------------------
+
+    def next_sequence(self, flow: str, year: int) -> int:
+        """The next reference number of ``flow`` in ``year`` (gaps allowed, never reused)."""
+        statement = self._insert(t.reference_counters).values(flow=flow, year=year, last_seq=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["flow", "year"],
+            set_={"last_seq": t.reference_counters.c.last_seq + 1},
+        ).returning(t.reference_counters.c.last_seq)
+        return int(self.connection.execute(statement).scalar_one())
+
+    def insert_instance(self, instance: Instance) -> None:
+        self.connection.execute(t.instances.insert().values(**_instance_values(instance)))
+
+    def load_instance(self, ref: str, *, lock: bool = False) -> Instance | None:
+        query = select(t.instances).where(
+            or_(t.instances.c.reference == ref, t.instances.c.id == ref)
+        )
+        if lock and self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        return _instance(row) if row else None
+
+    def update_instance(self, instance: Instance, expected_row_version: int) -> None:
+        """Write ``instance``; fail with ConcurrentUpdate if someone wrote first."""
+        values = _instance_values(instance)
+        del values["id"]
+        result = self.connection.execute(
+            update(t.instances)
+            .where(
+                t.instances.c.id == instance.id,
+                t.instances.c.row_version == expected_row_version,
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            current = self.load_instance(instance.id)
+            if current is None:
+                raise StorageError(f"instance {instance.reference} disappeared during the update")
+            raise ConcurrentUpdate(
+                current.reference,
+                current.row_version,
+                current.updated_by,
+                current.updated_at.isoformat(timespec="seconds"),
+            )
+
+    def list_instances(
+        self,
+        *,
+        flow: str | None = None,
+        state: str | None = None,
+        status: str | None = None,
+        overdue_at: datetime | None = None,
+        limit: int = 200,
+    ) -> list[Instance]:
+        query = select(t.instances).order_by(t.instances.c.created_at.desc()).limit(limit)
+        if flow:
+            query = query.where(t.instances.c.flow == flow)
+        if status:
+            query = query.where(t.instances.c.status == status)
+        if overdue_at is not None:
+            query = query.where(t.instances.c.status == "active", t.instances.c.due_at < overdue_at)
+        rows = [_instance(r) for r in self.connection.execute(query)]
+        if state:
+            rows = [r for r in rows if state in r.states]
+        return rows
+
+    def children(self, parent_id: str) -> list[Instance]:
+        rows = self.connection.execute(
+            select(t.instances).where(t.instances.c.parent_id == parent_id)
+        )
+        return [_instance(r) for r in rows]
+
+    # -- history, work, outbox ---------------------------------------------------
+
+    def insert_history(self, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        self.connection.execute(
+            t.history.insert(),
+            [
+                {
+                    "instance_id": e.instance_id,
+                    "seq": e.seq,
+                    "event": e.event,
+                    "from_state": e.from_state,
+                    "to_state": e.to_state,
+                    "actor": e.actor,
+                    "at": e.at,
+                    "changes": e.changes,
+                    "comment": e.comment,
+                }
+                for e in entries
+            ],
+        )
+
+    def history(self, instance_id: str) -> list[HistoryEntry]:
+        rows = self.connection.execute(
+            select(t.history)
+            .where(t.history.c.instance_id == instance_id)
+            .order_by(t.history.c.seq)
+        )
+        return [
+            HistoryEntry(
+                instance_id=r.instance_id,
+                seq=r.seq,
+                event=r.event,
+                from_state=r.from_state,
+                to_state=r.to_state,
+                actor=r.actor,
+                at=r.at,
+                changes=dict(r.changes),
+                comment=r.comment,
+            )
+            for r in rows
+        ]
+
+    def open_work(self, items: Sequence[WorkItem]) -> None:
+        if not items:
+            return
+        self.connection.execute(
+            t.work_items.insert(),
+            [
+                {
+                    "instance_id": w.instance_id,
+                    "state": w.state,
+                    "role": w.role,
+                    "assignee": w.assignee,
+                    "title": w.title,
+                    "opened_at": w.opened_at,
+                    "due_at": w.due_at,
+                }
+                for w in items
+            ],
+        )
+
+    def close_work(
+        self, instance_id: str, states: Sequence[str], actor: str, now: datetime
+    ) -> None:
+        if not states:
+            return
+        self.connection.execute(
+            update(t.work_items)
+            .where(
+                t.work_items.c.instance_id == instance_id,
+                t.work_items.c.state.in_(list(states)),
+                t.work_items.c.closed_at.is_(None),
+            )
+            .values(closed_at=now, closed_by=actor)
+        )
+
+    def open_work_for(self, grants: Sequence[RoleGrant], person_id: str) -> list[WorkItem]:
+        """Open work items any of ``grants`` entitles to (scoped roles see their own)."""
+        if not grants:
+            return []
+        conditions = []
+        for grant in grants:
+            if grant.directorate:
+                conditions.append(
+                    and_(
+                        t.work_items.c.role == grant.role,
+                        or_(
+                            t.work_items.c.assignee.is_(None),
+                            t.work_items.c.assignee == grant.directorate,
+                            t.work_items.c.assignee == person_id,
+                        ),
+                    )
+                )
+            else:
+                conditions.append(t.work_items.c.role == grant.role)
+        query = (
+            select(t.work_items, t.instances.c.reference, t.instances.c.flow)
+            .join(t.instances, t.instances.c.id == t.work_items.c.instance_id)
+            .where(t.work_items.c.closed_at.is_(None), or_(*conditions))
+            .order_by(t.work_items.c.due_at.is_(None), t.work_items.c.due_at, t.work_items.c.id)
+            .limit(500)
+        )
+        return [
+            WorkItem(
+                instance_id=r.instance_id,
+                state=r.state,
+                role=r.role,
+                assignee=r.assignee,
+                opened_at=r.opened_at,
+                due_at=r.due_at,
+                reference=r.reference,
+                flow=r.flow,
+                title=r.title,
+            )
+            for r in self.connection.execute(query)
+        ]
+
+    def insert_effects(self, effects: Sequence[Any], now: datetime) -> None:
+        if not effects:
+            return
+        self.connection.execute(
+            t.outbox.insert(),
+            [
+                {
+                    "instance_id": e.instance_id,
+                    "state": e.state,
+                    "kind": e.kind,
+                    "payload": e.payload,
+                    "status": "pending",
+                    "created_at": now,
+                }
+                for e in effects
+            ],
+        )
+
+    def outbox(self, instance_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(t.outbox).order_by(t.outbox.c.id)
+        if instance_id:
+            query = query.where(t.outbox.c.instance_id == instance_id)
+        return [dict(r._mapping) for r in self.connection.execute(query)]
+
+    # -- idempotency --------------------------------------------------------------
+
+    def idempotent_result(self, key: str) -> tuple[str, str, int] | None:
+        row = self.connection.execute(
+            select(t.idempotency_keys).where(t.idempotency_keys.c.key == key)
+        ).first()
+        return (row.request_hash, row.instance_id, row.row_version) if row else None
+
+    def remember_idempotent(
+        self, key: str, request_hash: str, instance_id: str, row_version: int, now: datetime
+    ) -> None:
+        self.connection.execute(
+            t.idempotency_keys.insert().values(
+                key=key,
+                request_hash=request_hash,
+                instance_id=instance_id,
+                row_version=row_version,
+                created_at=now,
+            )
+        )
+
+    # -- people -------------------------------------------------------------------
+
+    def person(self, person_id: str) -> Person | None:
+        row = self.connection.execute(select(t.people).where(t.people.c.id == person_id)).first()
+        if row is None:
+            return None
+        grants = self.connection.execute(
+            select(t.person_roles)
+            .where(t.person_roles.c.person_id == person_id)
+            .order_by(t.person_roles.c.role, t.person_roles.c.directorate)
+        )
+        return Person(
+            id=row.id,
+            name=row.name,
+            roles=tuple(RoleGrant(g.role, g.directorate or None) for g in grants),
+        )
+
+    def people(self) -> list[Person]:
+        ids = self.connection.execute(select(t.people.c.id).order_by(t.people.c.id)).scalars()
+        return [p for p in (self.person(i) for i in list(ids)) if p is not None]
+
+    def save_person(self, person: Person, now: datetime) -> None:
+        """Create or replace a person and their role grants."""
+        exists = self.connection.execute(
+            select(t.people.c.id).where(t.people.c.id == person.id)
+        ).first()
+        if exists:
+            self.connection.execute(
+                update(t.people).where(t.people.c.id == person.id).values(name=person.name)
+            )
+            self.connection.execute(
+                t.person_roles.delete().where(t.person_roles.c.person_id == person.id)
+            )
+        else:
+            self.connection.execute(
+                t.people.insert().values(id=person.id, name=person.name, created_at=now)
+            )
+        if person.roles:
+            self.connection.execute(
+                t.person_roles.insert(),
+                [
+                    {"person_id": person.id, "role": g.role, "directorate": g.directorate or ""}
+                    for g in person.roles
+                ],
+            )
+
+    def record_refusal(
+        self,
+        instance_id: str | None,
+        flow: str | None,
+        actor: str,
+        action: str,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        self.connection.execute(
+            t.refusals.insert().values(
+                instance_id=instance_id,
+                flow=flow,
+                actor=actor,
+                action=action,
+                reason=reason,
+                at=now,
+            )
+        )
+
+    def refusals(self, instance_id: str) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(t.refusals)
+            .where(t.refusals.c.instance_id == instance_id)
+            .order_by(t.refusals.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+class SqlStore:
+    """Opens units of work on one database; upgrades its schema."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """One transaction: commit when the block ends, roll back on any error."""
+        try:
+            with self.engine.begin() as connection:
+                yield Unit(connection)
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            raise storage_error(exc, self.url) from exc
+
+    def schema_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except DBAPIError as exc:
+            raise storage_error(exc, self.url) from exc
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema to the newest revision; return (before, after)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        import flowengine.migrations
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(flowengine.migrations.__file__).parent))
+        head = ScriptDirectory.from_config(config).get_current_head() or ""
+        before = self.schema_revision()
+        if before == head:
+            return before, head
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except DBAPIError as exc:
+            raise storage_error(exc, self.url) from exc
+        return before, head
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["OperationalError", "SqlStore", "Unit", "create_db_engine"]

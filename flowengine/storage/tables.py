@@ -1,0 +1,177 @@
+"""The database schema as SQLAlchemy Core tables (Alembic migrations create it).
+
+Only ``storage`` imports this. Times are stored as timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)  # noqa: S101 - the column type guarantees it
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+flow_versions = Table(
+    "flow_versions",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("deployed_at", UTCDateTime(), nullable=False),
+)
+
+reference_counters = Table(
+    "reference_counters",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("reference", String(100), nullable=False, unique=True),
+    Column("flow", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("states", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("outcome", String(100)),
+    Column("data", JSON, nullable=False),
+    Column("row_version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+    Column("due_at", UTCDateTime()),
+    Column("parent_id", String(36), ForeignKey("instances.id")),
+    Column("parent_state", String(300)),
+)
+Index("ix_instances_flow_status", instances.c.flow, instances.c.status)
+Index("ix_instances_due", instances.c.due_at, postgresql_where=text("status = 'active'"))
+Index("ix_instances_parent", instances.c.parent_id)
+
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("from_state", String(300)),
+    Column("to_state", String(300)),
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("comment", Text),
+    UniqueConstraint("instance_id", "seq", name="uq_history_instance_seq"),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False),
+    Column("state", String(300), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("assignee", String(100)),
+    Column("title", String(300), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime()),
+    Column("closed_at", UTCDateTime()),
+    Column("closed_by", String(100)),
+)
+Index("ix_work_items_open_role", work_items.c.role, work_items.c.closed_at, work_items.c.due_at)
+Index("ix_work_items_instance", work_items.c.instance_id, work_items.c.closed_at)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+person_roles = Table(
+    "person_roles",
+    metadata,
+    Column("person_id", String(100), ForeignKey("people.id"), primary_key=True),
+    Column("role", String(100), primary_key=True),
+    # '' rather than NULL so the primary key holds: unscoped grants
+    Column("directorate", String(100), primary_key=True, server_default=""),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False),
+    Column("state", String(300), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_outbox_status", outbox.c.status, outbox.c.id)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False),
+    Column("row_version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(36)),
+    Column("flow", String(100)),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)

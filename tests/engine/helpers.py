@@ -1,0 +1,32 @@
+"""People and payloads of the charts, shared by engine tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowengine.engine import Engine
+
+PEOPLE: dict[str, tuple[str, list[str]]] = {
+    "ayse": ("Ayşe Yılmaz", ["bizim_masa"]),
+    "mehmet": ("Mehmet Demir", ["ilgili_mudurluk:fen_isleri"]),
+    "zabita_ali": ("Ali Şahin", ["ilgili_mudurluk:zabita"]),
+    "arda": ("Arda BAYRİ", ["mudur"]),
+    "baskan": ("Belediye Başkanı", ["baskan"]),
+    "basin": ("İpek Çelik", ["basin_yayin_tanitim"]),
+    "sosyal": ("Oğuz Güneş", ["sosyal_medya"]),
+}
+
+LAMBA: dict[str, Any] = {
+    "kanal": "whatsapp",
+    "basvuru_turu": "sikayet",
+    "ad_soyad": "Zeynep Kaya",
+    "telefon": "0532 000 00 00",
+    "konu": "Sokak lambası yanmıyor",
+    "metin": "Sakarya Mahallesi 12. sokaktaki lamba üç gündür yanmıyor.",
+    "mahalle": "Sakarya",
+}
+
+
+def add_people(engine: Engine) -> None:
+    for person_id, (name, roles) in PEOPLE.items():
+        engine.add_person(person_id, name, roles)
