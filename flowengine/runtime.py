@@ -31,10 +31,10 @@ from flowengine.definition import FlowDefinition, StateDef, field_defaults
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.errors import (
     GuardRefused,
-    did_you_mean,
     InvalidData,
     PermissionDenied,
     TransitionNotAllowed,
+    did_you_mean,
 )
 from flowengine.expressions import Expression
 from flowengine.instance import Effect, HistoryEntry, Instance, Person, WorkItem
