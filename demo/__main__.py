@@ -1,10 +1,13 @@
 """`make demo`: run the main job on the embedded SQLite default, through the real CLI.
 
-Every step is a real `flowengine` process, exactly what an operator would type.
+Every step is a real `flowengine` process, exactly what an operator would type:
+a fresh ./flowengine.db, the people of the charts, then realistic cases of
+Bizim Masa, the press unit (with its Sosyal Medya child), and İdari İşler.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -13,6 +16,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWENGINE = [sys.executable, "-m", "flowengine"]
+
+# person ids
+MASA = "serkan.kibar"  # Bizim Masa
+MUDUR = "arda.bayri"  # Müdür V.
+BASKAN_YRD = "erkan.karasu"  # Başkan Yardımcısı
+BASKAN = "mesut.ergin"  # Belediye Başkanı
+FEN = "hakan.ozturk"  # Fen İşleri Müdürlüğü
+BASIN = "elif.yildiz"  # Basın Yayın Tanıtım Birimi
+SOSYAL = "deniz.acar"  # Sosyal Medya Birimi
+IDARI = "ayse.demir"  # İdari İşler Birimi
+SATIN_ALMA = "murat.kaya"  # Destek Hizmetleri, Satın Alma
+KOMISYON = "zeynep.sahin"  # Muayene ve Kabul Komisyonu
+TASINIR_KAYIT = "emre.celik"  # Taşınır Kayıt Yetkilisi
+TASINIR_KONTROL = "fatma.aydin"  # Taşınır Kontrol Yetkilisi
 
 
 def run(*args: str, check: bool = True) -> str:
@@ -28,21 +45,272 @@ def run(*args: str, check: bool = True) -> str:
     )
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
+    sys.stdout.flush()
     if check and result.returncode != 0:
         sys.exit(f"demo step failed with exit code {result.returncode}")
     return result.stdout
 
 
-def main() -> None:
+def sets(**values: str) -> list[str]:
+    """``--set KEY=VALUE`` pairs."""
+    out: list[str] = []
+    for key, value in values.items():
+        out += ["--set", f"{key}={value}"]
+    return out
+
+
+def start(flow: str, person: str, **values: str) -> str:
+    """Start an instance and return its reference number (printed on stdout)."""
+    ref = run("start", flow, "--as", person, *sets(**values)).strip().splitlines()[-1].strip()
+    if not ref:
+        sys.exit(f"demo: 'start {flow}' printed no reference number")
+    return ref
+
+
+def fire(ref: str, event: str, person: str, comment: str | None = None, **values: str) -> None:
+    extra = ["--comment", comment] if comment else []
+    run("fire", ref, event, "--as", person, *sets(**values), *extra)
+
+
+def section(title: str) -> None:
+    print(f"\n{'=' * 8} {title} {'=' * (90 - len(title))}", flush=True)
+
+
+def fresh_database() -> None:
+    section("1. Temiz veritabanı, akışların doğrulanması")
+    for name in ("flowengine.db", "flowengine.db-wal", "flowengine.db-shm"):
+        (ROOT / name).unlink(missing_ok=True)
     run("validate", "flows/")
-    run("flows")
-    run("show", "bizim_masa")
-    run("graph", "bizim_masa", "--format", "mermaid", "-o", "build/bizim_masa.mmd")
-    print("\nNext, try:")
+    run("db", "upgrade")
+
+
+def add_people() -> None:
+    section("2. Kişiler ve rolleri")
+    people = [
+        (MASA, "Serkan KİBAR", ["bizim_masa", "sozlesmeli_memur"]),
+        (MUDUR, "Arda BAYRİ", ["mudur"]),
+        (BASKAN_YRD, "Erkan KARASU", ["baskan_yardimcisi"]),
+        (BASKAN, "Mesut ERGİN", ["baskan"]),
+        (FEN, "Hakan ÖZTÜRK", ["ilgili_mudurluk:fen_isleri"]),
+        (BASIN, "Elif YILDIZ", ["basin_yayin_tanitim"]),
+        (SOSYAL, "Deniz ACAR", ["sosyal_medya"]),
+        (IDARI, "Ayşe DEMİR", ["idari_isler", "memur"]),
+        (SATIN_ALMA, "Murat KAYA", ["satin_alma"]),
+        (KOMISYON, "Zeynep ŞAHİN", ["muayene_kabul_komisyonu"]),
+        (TASINIR_KAYIT, "Emre ÇELİK", ["tasinir_kayit_yetkilisi"]),
+        (TASINIR_KONTROL, "Fatma AYDIN", ["tasinir_kontrol_yetkilisi"]),
+    ]
+    for person_id, name, roles in people:
+        role_args: list[str] = []
+        for role in roles:
+            role_args += ["--role", role]
+        run("people", "add", person_id, "--name", name, *role_args)
+    run("people", "list")
+
+
+def bizim_masa_resolved() -> str:
+    section("3a. Bizim Masa: WhatsApp'tan sokak lambası şikâyeti → Fen İşleri → çözüldü")
+    ref = start(
+        "bizim_masa",
+        MASA,
+        kanal="whatsapp",
+        basvuru_turu="sikayet",
+        ad_soyad="Mehmet YILMAZ",
+        telefon="0532 555 12 34",
+        mahalle="Sakarya Mahallesi",
+        konum="Atatürk Caddesi, 14 numara önü",
+        konu="Sokak lambası yanmıyor",
+        metin="Sakarya Mahallesi Atatürk Caddesi'ndeki sokak lambası bir haftadır yanmıyor, "
+        "akşamları sokak karanlık kalıyor.",
+    )
+    fire(ref, "havale_et", MASA, mudurluk="fen_isleri")
+    fire(
+        ref,
+        "cevap_ver",
+        FEN,
+        mudurluk_cevabi="Ekiplerimizce arızalı armatür 12.03 tarihinde değiştirilmiştir.",
+    )
+    fire(
+        ref,
+        "geri_donus_yap",
+        MASA,
+        vatandasa_cevap="Sayın Mehmet YILMAZ, bildirdiğiniz sokak lambası Fen İşleri "
+        "Müdürlüğümüzce onarılmıştır. İlginiz için teşekkür ederiz.",
+    )
+    return ref
+
+
+def bizim_masa_redirected() -> str:
+    section("3b. Bizim Masa: çağrı merkezinden su kesintisi talebi → BASKİ'ye yönlendirildi")
+    ref = start(
+        "bizim_masa",
+        MASA,
+        kanal="cagri_merkezi",
+        basvuru_turu="talep",
+        ad_soyad="Gülsüm KOÇ",
+        telefon="0266 312 00 00",
+        mahalle="Cunda (Alibey Adası)",
+        konu="Sık sık yaşanan su kesintileri",
+        metin="Mahallemizde son iki haftadır her gün saatlerce su kesiliyor, "
+        "kesintilerin sebebini ve ne zaman düzeleceğini öğrenmek istiyorum.",
+    )
+    fire(ref, "kurum_disi", MASA)
+    fire(
+        ref,
+        "yonlendirildi",
+        MASA,
+        dis_kurum="baski",
+        vatandasa_cevap="Sayın Gülsüm KOÇ, içme suyu şebekesi Balıkesir Su ve Kanalizasyon "
+        "İdaresi'nin (BASKİ) sorumluluğundadır. Başvurunuzu ALO 185 hattına ya da BASKİ "
+        "Ayvalık şubesine iletmenizi rica ederiz.",
+    )
+    return ref
+
+
+def basin_yayin() -> tuple[str, str]:
+    section("3c. Basın Yayın: basın bülteni, Başkan bir kez reddeder, düzeltilip yayınlanır")
+    ref = start(
+        "basin_yayin",
+        BASIN,
+        kaynak="mudurlukler",
+        talep_eden_mudurluk="park_ve_bahceler",
+        baslik="Sarımsaklı sahil parkı yenilendi",
+        etkinlik_yeri="Sarımsaklı",
+        aciklama="Park ve Bahçeler Müdürlüğünün sahil parkı yenileme çalışması.",
+    )
+    fire(ref, "planla", BASIN)
+    fire(ref, "kaydedildi", BASIN, oncesi_kayitlar="[park_oncesi_1.jpg, park_oncesi_2.jpg]")
+    fire(ref, "kaydedildi", BASIN, sonrasi_kayitlar="[park_sonrasi_1.jpg, park_sonrasi.mp4]")
+    # hazirlik: three parallel branches
+    fire(ref, "tamamlandi", BASIN, montaj_videosu="park_montaj.mp4")
+    fire(ref, "tamamlandi", BASIN, gorseller="[park_afis.jpg, park_post.jpg]")
+    fire(
+        ref,
+        "tamamlandi",
+        BASIN,
+        haber_metni="Sarımsaklı sahil parkı yenilendi: yeni oyun alanları ve yürüyüş yolu.",
+    )
+    fire(ref, "approve", MUDUR)
+    fire(ref, "reject", BASKAN, comment="Haber metninde parkın açılış tarihi eksik.")
+    # back in hazirlik: every branch tasks again
+    run("status", ref, "--as", BASIN)
+    fire(ref, "gerek_yok", BASIN)
+    fire(ref, "tamamlandi", BASIN, gorseller="[park_afis_v2.jpg, park_post_v2.jpg]")
+    fire(
+        ref,
+        "tamamlandi",
+        BASIN,
+        haber_metni="Sarımsaklı sahil parkı yenilendi ve 1 Haziran'da hizmete açılıyor: "
+        "yeni oyun alanları, yürüyüş yolu ve aydınlatma.",
+    )
+    fire(ref, "approve", MUDUR)
+    fire(ref, "approve", BASKAN)
+    fire(ref, "paylasildi", BASIN, platformlar="[billboard, dergi]")
+    run("status", ref, "--as", BASIN)
+
+    section("3c. Sosyal Medya: basın biriminden gelen alt iş kaydı yayınlanır")
+    children = json.loads(run("instances", "--flow", "sosyal_medya", "--json"))
+    # `instances --json` carries no data: the child is the one still active
+    child = next((c["reference"] for c in children if c["status"] == "active"), "")
+    if not child:
+        sys.exit("demo: basin_yayin started no sosyal_medya instance")
+    fire(
+        child,
+        "hazirlandi",
+        SOSYAL,
+        paylasim_metni="🌳 Sarımsaklı sahil parkımız yenilendi! 1 Haziran'da sizlerle. #Ayvalık",
+        paylasim_gorselleri="[park_post_v2.jpg]",
+    )
+    fire(child, "approve", MUDUR)
+    fire(child, "approve", BASKAN)
+    run("status", child, "--as", SOSYAL)
+    return ref, child
+
+
+def idari_isler() -> str:
+    section("3d. İdari İşler: satın alma (dayanıklı taşınır, kayıt ve kontrol ile)")
+    ref = start(
+        "idari_isler",
+        IDARI,
+        is_turu="satin_alma",
+        konu="Basın birimi için fotoğraf makinesi alımı",
+    )
+    fire(
+        ref,
+        "hazirlandi",
+        IDARI,
+        ihtiyac_aciklamasi="Etkinlik çekimleri için aynasız fotoğraf makinesi ve objektif.",
+        miktar="1",
+    )
+    fire(
+        ref,
+        "tamamlandi",
+        IDARI,
+        piyasa_arastirma_tutanagi="piyasa_arastirmasi_2025_03.pdf",
+        yaklasik_maliyet="85000",
+    )
+    fire(ref, "approve", MUDUR)
+    fire(ref, "siparis_verildi", SATIN_ALMA, tedarikci="Ayvalık Fotoğrafçılık Ltd. Şti.")
+    fire(
+        ref,
+        "kabul_edildi",
+        KOMISYON,
+        muayene_kabul_tutanagi="muayene_kabul_2025_04.pdf",
+        dayanikli="true",
+    )
+    fire(
+        ref,
+        "kaydedildi",
+        TASINIR_KAYIT,
+        tasinir_adi="Fotoğraf makinesi",
+        tasinir_kodu="253.02.01",
+    )
+    fire(ref, "uygun", TASINIR_KONTROL)
+    fire(ref, "duzenlendi", TASINIR_KAYIT, tasinir_islem_fisi_no="TIF-2025-0042")
+    run("status", ref, "--as", IDARI)
+    return ref
+
+
+def look_around(case_a: str) -> str:
+    section("4. Gelen kutusu, durum, geçmiş")
+    open_ref = start(
+        "bizim_masa",
+        MASA,
+        kanal="yuz_yuze",
+        aracilik="muhtarlik",
+        basvuru_turu="oneri",
+        ad_soyad="Hasan ARSLAN",
+        telefon="0543 210 98 76",
+        mahalle="Ali Çetinkaya Mahallesi",
+        konu="Parka bank konulması önerisi",
+        metin="Mahalle parkına yaşlılar için gölgelik ve bank konulmasını öneriyorum.",
+    )
+    fire(open_ref, "havale_et", MASA, mudurluk="fen_isleri")
+    run("tasks", "--as", FEN)
+    run("status", open_ref, "--as", MASA)
+    run("status", open_ref, "--as", FEN)
+    run("history", case_a)
+    run("instances")
+    return open_ref
+
+
+def main() -> None:
+    fresh_database()
+    add_people()
+    case_a = bizim_masa_resolved()
+    bizim_masa_redirected()
+    basin_yayin()
+    idari_isler()
+    open_ref = look_around(case_a)
+    print("\nDemo bitti. Şunları deneyin:")
+    print(f"  .venv/bin/flowengine tasks --as {FEN}")
+    print(f"  .venv/bin/flowengine status {open_ref} --as {MASA}")
+    print(f"  .venv/bin/flowengine fire {open_ref} cevap_ver --as {FEN} --set 'mudurluk_cevabi=…'")
+    print(f"  .venv/bin/flowengine history {case_a}")
+    print("  .venv/bin/flowengine instances --flow sosyal_medya")
     print("  .venv/bin/flowengine show basin_yayin")
-    print("  .venv/bin/flowengine graph idari_isler --format dot")
+    print("  .venv/bin/flowengine graph idari_isler --format mermaid")
 
 
 if __name__ == "__main__":
-    os.makedirs(ROOT / "build", exist_ok=True)
     main()
