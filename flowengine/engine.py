@@ -299,8 +299,10 @@ class Engine:
         comment: str | None = None,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
+        state: str | None = None,
     ) -> Instance:
-        """Fire ``event`` on instance ``ref`` as ``actor``; returns the new instance."""
+        """Fire ``event`` on ``ref`` as ``actor``; ``state`` names the branch state when
+        several active states have the event."""
         payload = dict(data or {})
         request = _request_hash("fire", ref, payload, actor, event, comment)
         try:
@@ -333,6 +335,7 @@ class Engine:
                         comment,
                         self.clock(),
                         self.timezone,
+                        state=state,
                     )
                 except PermissionDenied as exc:
                     raise _refusal(exc, instance.id, instance.flow, actor, event) from None
@@ -479,7 +482,8 @@ class Engine:
             if instance is None:
                 raise UnknownInstance(ref)
             definition = self.definition(instance.flow, instance.version, unit)
-        return [e for _, e in runtime.allowed_events(definition, instance, person, self.clock())]
+        pairs = runtime.allowed_events(definition, instance, person, self.clock())
+        return list(dict.fromkeys(e for _, e in pairs))
 
     def view(self, ref: str, viewer: str | None) -> InstanceView:
         """The instance as ``viewer`` may see it (personal fields masked unless entitled)."""
@@ -493,7 +497,11 @@ class Engine:
         masked = () if entitled else tuple(sorted(definition.personal_fields & set(instance.data)))
         data = {k: (MASK if k in masked and v is not None else v) for k, v in instance.data.items()}
         events = (
-            tuple(e for _, e in runtime.allowed_events(definition, instance, person, self.clock()))
+            tuple(
+                dict.fromkeys(
+                    e for _, e in runtime.allowed_events(definition, instance, person, self.clock())
+                )
+            )
             if person
             else ()
         )

@@ -476,9 +476,15 @@ def fire(
     comment: str | None,
     now: datetime,
     timezone: str = DEFAULT_TIMEZONE,
+    state: str | None = None,
 ) -> StepResult:
-    """Fire a human event on an active instance."""
-    candidates = [s for s in instance.states if event in definition.events(s)]
+    """Fire a human event on an active instance (``state`` picks one of several branches)."""
+    candidates = [
+        s
+        for s in instance.states
+        if event in definition.events(s)
+        and (state is None or s == state or s.endswith("." + state))
+    ]
     if instance.status != "active" or not candidates:
         allowed = sorted({e for s in instance.states for e in definition.events(s)})
         raise TransitionNotAllowed(instance.reference, event, instance.state, allowed)

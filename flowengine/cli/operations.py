@@ -177,6 +177,12 @@ def fire(
     idempotency_key: Annotated[
         str | None, typer.Option("--idempotency-key", help="Repeat-safe key.")
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state", help="The state to act in, when parallel branches share the event."
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Fire an event on an instance as a person."""
@@ -190,6 +196,7 @@ def fire(
             comment=comment,
             expected_version=expect_version,
             idempotency_key=idempotency_key,
+            state=state,
         )
     if as_json:
         echo_json(instance_json(instance))
