@@ -14,7 +14,6 @@ import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from flowengine import schema
@@ -22,6 +21,7 @@ from flowengine.durations import DurationSyntaxError, parse_duration
 from flowengine.errors import Issue, did_you_mean
 from flowengine.expressions import BUILTIN_NAMES, ExpressionError, compile_expression
 from flowengine.loader import LoadedDocument, PathKey
+from flowengine.values import value_problem
 
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
 REFERENCE_FIELDS = {"year", "seq", "flow"}
@@ -94,73 +94,6 @@ def template_names(template: str) -> list[str]:
             raise ValueError(f"placeholder '{{{name}}}' must be a plain field name")
         names.append(name)
     return names
-
-
-def value_problem(spec: schema.FieldDoc, value: Any) -> str | None:
-    """Why ``value`` does not fit ``spec``, or None. Shared by validation and runtime."""
-    kind = spec.type
-    if value is None:
-        return None
-    if kind in ("string", "text", "file"):
-        if not isinstance(value, str):
-            return f"must be text, got {type(value).__name__}"
-        if spec.max_length is not None and len(value) > spec.max_length:
-            return f"is {len(value)} characters, over the limit of {spec.max_length}"
-        if spec.pattern is not None and not _matches(spec.pattern, value):
-            return f"does not match the pattern {spec.pattern}"
-        return None
-    if kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"must be a whole number, got {value!r}"
-    elif kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"must be a number, got {value!r}"
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            return f"must be true or false, got {value!r}"
-        return None
-    elif kind == "enum":
-        if value not in (spec.values or []):
-            choices = ", ".join(spec.values or [])
-            return f"'{value}' is not one of: {choices}"
-        return None
-    elif kind == "date":
-        if not isinstance(value, str) or not _is_iso(value, date.fromisoformat):
-            return f"must be a date like 2026-01-31, got {value!r}"
-        return None
-    elif kind == "datetime":
-        if not isinstance(value, str) or not _is_iso(value, datetime.fromisoformat):
-            return f"must be a date and time like 2026-01-31T14:30:00+03:00, got {value!r}"
-        return None
-    elif kind == "list":
-        if not isinstance(value, list):
-            return f"must be a list, got {type(value).__name__}"
-        if spec.items is not None:
-            for index, item in enumerate(value):
-                problem = value_problem(spec.items, item)
-                if problem:
-                    return f"item {index + 1} {problem}"
-        return None
-    if spec.min is not None and value < spec.min:
-        return f"must be at least {spec.min}"
-    if spec.max is not None and value > spec.max:
-        return f"must be at most {spec.max}"
-    return None
-
-
-def _matches(pattern: str, value: str) -> bool:
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except re.error:
-        return True  # the pattern itself is reported by the field check
-
-
-def _is_iso(text: str, parse: Any) -> bool:
-    try:
-        parse(text)
-    except ValueError:
-        return False
-    return True
 
 
 class FlowChecker:

@@ -30,6 +30,7 @@ from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
 from flowengine.errors import (
+    ConcurrentUpdate,
     ConfigurationError,
     DefinitionError,
     IdempotencyConflict,
@@ -43,6 +44,7 @@ from flowengine.flowset import validate_paths
 from flowengine.instance import HistoryEntry, Instance, Person, RoleGrant, WorkItem
 from flowengine.loader import load_text
 from flowengine.storage.sql import SqlStore, Unit
+from flowengine.values import values_from_text
 
 MASK = "***"
 
@@ -220,41 +222,60 @@ class Engine:
         data: Mapping[str, Any],
         actor: str,
         idempotency_key: str | None = None,
+        text_data: Mapping[str, str] | None = None,
     ) -> Instance:
-        """Start an instance of ``flow``; returns it after its automatic steps."""
+        """Start an instance of ``flow``; returns it after its automatic steps.
+
+        ``text_data`` holds values typed as text (a command line, a form); each is
+        read by its field's type, so digits stay text in a text field.
+        """
         definition = self.definition(flow)
+        data = {**data, **values_from_text(definition.fields, text_data or {})}
+
+        def run(unit: Unit) -> Instance:
+            person = self._person(unit, actor)
+            if not any(person.holds(role) for role in definition.starters):
+                raise _refusal(
+                    PermissionDenied(
+                        f"{actor} may not start '{flow}': it needs one of the roles "
+                        f"{', '.join(definition.starters)}"
+                    ),
+                    None,
+                    flow,
+                    actor,
+                    "start",
+                )
+            self._deploy(unit, definition)
+            return self._start_in(unit, definition, dict(data), actor)
+
         request = _request_hash("start", flow, dict(data), actor)
+        return self._command(idempotency_key, request, run)
+
+    def _command(self, key: str | None, request: str, run: Callable[[Unit], Instance]) -> Instance:
+        """Run one command in one transaction, with idempotency and refusal auditing.
+
+        A repeated ``key`` returns the instance it produced; the same key with another
+        request is an :class:`IdempotencyConflict`. Two racing commands with one key
+        collide on its primary key; the loser returns the winner's result.
+        """
         try:
             with self.store.unit() as unit:
-                if idempotency_key:
-                    repeated = self._repeated(unit, idempotency_key, request)
+                if key:
+                    repeated = self._repeated(unit, key, request)
                     if repeated:
                         return repeated
-                person = self._person(unit, actor)
-                if not any(person.holds(role) for role in definition.starters):
-                    raise _refusal(
-                        PermissionDenied(
-                            f"{actor} may not start '{flow}': it needs one of the roles "
-                            f"{', '.join(definition.starters)}"
-                        ),
-                        None,
-                        flow,
-                        actor,
-                        "start",
-                    )
-                self._deploy(unit, definition)
-                instance = self._start_in(unit, definition, dict(data), actor)
-                if idempotency_key:
+                saved = run(unit)
+                if key:
                     unit.remember_idempotent(
-                        idempotency_key, request, instance.id, instance.row_version, self.clock()
+                        key, request, saved.id, saved.row_version, self.clock()
                     )
-                return self._reload(unit, instance.id)
+                return self._reload(unit, saved.id)
         except PermissionDenied as exc:
             self._record_refusal(exc)
             raise
         except IntegrityError:
-            if idempotency_key:
-                return self._after_race(idempotency_key, request)
+            if key:
+                return self._after_race(key, request)
             raise
 
     def _start_in(
@@ -287,8 +308,7 @@ class Engine:
             parent_state=parent[1] if parent else None,
         )
         result = runtime.start(definition, blank, actor, now, self.timezone)
-        self._save(unit, result, previous=None)
-        return result.instance
+        return self._save(unit, result, previous=None)
 
     def fire(
         self,
@@ -300,64 +320,51 @@ class Engine:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
         state: str | None = None,
+        text_data: Mapping[str, str] | None = None,
     ) -> Instance:
-        """Fire ``event`` on ``ref`` as ``actor``; ``state`` names the branch state when
-        several active states have the event."""
+        """Fire ``event`` on ``ref`` as ``actor``.
+
+        ``state`` names the branch state when several active states have the event;
+        ``text_data`` is read by field type as in :meth:`start`.
+        """
         payload = dict(data or {})
-        request = _request_hash("fire", ref, payload, actor, event, comment)
-        try:
-            with self.store.unit() as unit:
-                if idempotency_key:
-                    repeated = self._repeated(unit, idempotency_key, request)
-                    if repeated:
-                        return repeated
-                person = self._person(unit, actor)
-                instance = unit.load_instance(ref, lock=True)
-                if instance is None:
-                    raise UnknownInstance(ref)
-                if expected_version is not None and expected_version != instance.row_version:
-                    from flowengine.errors import ConcurrentUpdate
+        texts = dict(text_data or {})
 
-                    raise ConcurrentUpdate(
-                        instance.reference,
-                        instance.row_version,
-                        instance.updated_by,
-                        instance.updated_at.isoformat(timespec="seconds"),
-                    )
-                definition = self.definition(instance.flow, instance.version, unit)
-                try:
-                    result = runtime.fire(
-                        definition,
-                        instance,
-                        event,
-                        person,
-                        payload,
-                        comment,
-                        self.clock(),
-                        self.timezone,
-                        state=state,
-                    )
-                except PermissionDenied as exc:
-                    raise _refusal(exc, instance.id, instance.flow, actor, event) from None
-                self._save(unit, result, previous=instance)
-                if idempotency_key:
-                    unit.remember_idempotent(
-                        idempotency_key,
-                        request,
-                        instance.id,
-                        result.instance.row_version,
-                        self.clock(),
-                    )
-                return self._reload(unit, instance.id)
-        except PermissionDenied as exc:
-            self._record_refusal(exc)
-            raise
-        except IntegrityError:
-            if idempotency_key:
-                return self._after_race(idempotency_key, request)
-            raise
+        def run(unit: Unit) -> Instance:
+            person = self._person(unit, actor)
+            instance = unit.load_instance(ref, lock=True)
+            if instance is None:
+                raise UnknownInstance(ref)
+            if expected_version is not None and expected_version != instance.row_version:
+                raise ConcurrentUpdate(
+                    instance.reference,
+                    instance.row_version,
+                    instance.updated_by,
+                    instance.updated_at.isoformat(timespec="seconds"),
+                )
+            definition = self.definition(instance.flow, instance.version, unit)
+            payload.update(values_from_text(definition.fields, texts))
+            try:
+                result = runtime.fire(
+                    definition,
+                    instance,
+                    event,
+                    person,
+                    payload,
+                    comment,
+                    self.clock(),
+                    self.timezone,
+                    state=state,
+                )
+            except PermissionDenied as exc:
+                raise _refusal(exc, instance.id, instance.flow, actor, event) from None
+            return self._save(unit, result, previous=instance)
 
-    def _save(self, unit: Unit, result: runtime.StepResult, previous: Instance | None) -> None:
+        request = _request_hash("fire", ref, payload, texts, actor, event, comment, state)
+        return self._command(idempotency_key, request, run)
+
+    def _save(self, unit: Unit, result: runtime.StepResult, previous: Instance | None) -> Instance:
+        """Write a step's instance, history, work, effects and children; return it as saved."""
         instance = result.instance
         now = self.clock()
         row_version = result.history[-1].seq if result.history else instance.row_version
@@ -386,6 +393,7 @@ class Engine:
             )
         if instance.status == "completed" and instance.parent_id:
             self._resume_parent(unit, instance)
+        return instance
 
     def _resume_parent(self, unit: Unit, child: Instance) -> None:
         parent = unit.load_instance(child.parent_id or "", lock=True)

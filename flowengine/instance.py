@@ -38,6 +38,12 @@ class Instance:
     def evolve(self, **changes: Any) -> Instance:
         return dataclasses.replace(self, **changes)
 
+    def as_dict(self) -> dict[str, Any]:
+        """Every attribute by name (``states`` as a list), for storage and JSON output."""
+        values = dataclasses.asdict(self)
+        values["states"] = list(self.states)
+        return values
+
     @property
     def state(self) -> str:
         """The active states as one string (``a | b`` while branches run)."""

@@ -26,7 +26,6 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from flowengine import schema
-from flowengine.checks import value_problem
 from flowengine.definition import FlowDefinition, StateDef, field_defaults
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.errors import (
@@ -38,6 +37,7 @@ from flowengine.errors import (
 )
 from flowengine.expressions import Expression
 from flowengine.instance import Effect, HistoryEntry, Instance, Person, WorkItem
+from flowengine.values import value_problem
 
 AUTO = "_auto"  # decisions, actions, hand-off subflows
 JOIN = "_join"  # a parallel whose branches all ended

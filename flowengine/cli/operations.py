@@ -21,6 +21,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(people_app, name="people")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DataFile = Annotated[
+    Path | None, typer.Option("--data-file", help="JSON or YAML file of typed data.")
+]
+IdempotencyKey = Annotated[str | None, typer.Option("--idempotency-key", help="Repeat-safe key.")]
 Actor = Annotated[str, typer.Option("--as", help="The person acting (their id).")]
 Sets = Annotated[
     list[str] | None, typer.Option("--set", help="A data value KEY=VALUE (repeatable).")
@@ -33,36 +37,40 @@ def open_engine(upgrade: bool | None = None) -> Engine:
     return Engine.open(settings.database, settings.flows_dir, upgrade=upgrade)
 
 
-def parse_sets(values: list[str] | None, data_file: Path | None = None) -> dict[str, Any]:
-    """``--data-file`` (JSON or YAML) then ``--set KEY=VALUE`` pairs, values typed as YAML."""
-    from flowengine.loader import YamlLoadError, load_file, load_text, resolve_plain_scalar
+def read_data_file(path: Path | None) -> dict[str, Any]:
+    """Typed data from a JSON or YAML file (``--data-file``)."""
+    if path is None:
+        return {}
+    from flowengine.loader import YamlLoadError, load_file
 
-    data: dict[str, Any] = {}
-    if data_file is not None:
-        try:
-            loaded = load_file(data_file)
-        except YamlLoadError as exc:
-            raise fail(exc.issue.format()) from None
-        if not isinstance(loaded.data, dict):
-            raise fail(f"{data_file}: must hold a mapping of field names to values")
-        data.update(loaded.data)
+    try:
+        loaded = load_file(path)
+    except YamlLoadError as exc:
+        raise fail(exc.issue.format()) from None
+    if not isinstance(loaded.data, dict):
+        raise fail(f"{path}: must hold a mapping of field names to values")
+    return loaded.data
+
+
+def parse_sets(values: list[str] | None) -> dict[str, str]:
+    """``--set KEY=VALUE`` pairs as text; the engine reads each by its field's type."""
+    texts: dict[str, str] = {}
     for item in values or []:
-        key, sep, raw = item.partition("=")
+        key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise fail(f"--set expects KEY=VALUE, got '{item}'")
-        key = key.strip()
-        if raw.startswith(("[", "{")):
-            try:
-                data[key] = load_text(f"v: {raw}\n", "--set").data["v"]
-            except YamlLoadError as exc:
-                raise fail(f"--set {key}: {exc.issue.message}") from None
-        else:
-            data[key] = resolve_plain_scalar(raw) if raw else ""
-    return data
+        texts[key.strip()] = text
+    return texts
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def echo_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_json_default))
 
 
 def _when(moment: datetime | None) -> str:
@@ -74,19 +82,10 @@ def _when(moment: datetime | None) -> str:
 
 
 def instance_json(instance: Instance) -> dict[str, Any]:
-    return {
-        "id": instance.id,
-        "reference": instance.reference,
-        "flow": instance.flow,
-        "version": instance.version,
-        "states": list(instance.states),
-        "status": instance.status,
-        "outcome": instance.outcome,
-        "row_version": instance.row_version,
-        "created_at": instance.created_at.isoformat(),
-        "updated_at": instance.updated_at.isoformat(),
-        "due_at": instance.due_at.isoformat() if instance.due_at else None,
-    }
+    """An instance for ``--json`` output, without its data (``status`` adds it, masked)."""
+    values = instance.as_dict()
+    del values["data"]
+    return values
 
 
 @db_app.command("upgrade")
@@ -146,18 +145,15 @@ def start(
     flow: Annotated[str, typer.Argument(help="Flow id.")],
     actor: Actor,
     sets: Sets = None,
-    data_file: Annotated[
-        Path | None, typer.Option("--data-file", help="JSON or YAML file of data.")
-    ] = None,
-    idempotency_key: Annotated[
-        str | None, typer.Option("--idempotency-key", help="Repeat-safe key.")
-    ] = None,
+    data_file: DataFile = None,
+    idempotency_key: IdempotencyKey = None,
     as_json: AsJson = False,
 ) -> None:
     """Start an instance; prints its reference number."""
-    data = parse_sets(sets, data_file)
+    data = read_data_file(data_file)
+    texts = parse_sets(sets)
     with open_engine() as engine:
-        instance = engine.start(flow, data, actor, idempotency_key=idempotency_key)
+        instance = engine.start(flow, data, actor, idempotency_key=idempotency_key, text_data=texts)
     if as_json:
         echo_json(instance_json(instance))
     else:
@@ -170,13 +166,12 @@ def fire(
     event: Annotated[str, typer.Argument(help="Event id, e.g. havale_et.")],
     actor: Actor,
     sets: Sets = None,
+    data_file: DataFile = None,
     comment: Annotated[str | None, typer.Option("--comment", help="Reason or note.")] = None,
     expect_version: Annotated[
         int | None, typer.Option("--expect-version", help="Fail if the instance moved on.")
     ] = None,
-    idempotency_key: Annotated[
-        str | None, typer.Option("--idempotency-key", help="Repeat-safe key.")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
     state: Annotated[
         str | None,
         typer.Option(
@@ -186,13 +181,15 @@ def fire(
     as_json: AsJson = False,
 ) -> None:
     """Fire an event on an instance as a person."""
-    data = parse_sets(sets)
+    data = read_data_file(data_file)
+    texts = parse_sets(sets)
     with open_engine() as engine:
         instance = engine.fire(
             ref,
             event,
             actor,
             data=data,
+            text_data=texts,
             comment=comment,
             expected_version=expect_version,
             idempotency_key=idempotency_key,

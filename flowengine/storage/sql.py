@@ -124,26 +124,6 @@ def _instance(row: Any) -> Instance:
     )
 
 
-def _instance_values(instance: Instance) -> dict[str, Any]:
-    return {
-        "id": instance.id,
-        "reference": instance.reference,
-        "flow": instance.flow,
-        "version": instance.version,
-        "states": list(instance.states),
-        "status": instance.status,
-        "outcome": instance.outcome,
-        "data": instance.data,
-        "row_version": instance.row_version,
-        "created_at": instance.created_at,
-        "updated_at": instance.updated_at,
-        "updated_by": instance.updated_by,
-        "due_at": instance.due_at,
-        "parent_id": instance.parent_id,
-        "parent_state": instance.parent_state,
-    }
-
-
 class Unit:
     """One transaction's worth of repository operations."""
 
@@ -204,7 +184,7 @@ class Unit:
         return int(self.connection.execute(statement).scalar_one())
 
     def insert_instance(self, instance: Instance) -> None:
-        self.connection.execute(t.instances.insert().values(**_instance_values(instance)))
+        self.connection.execute(t.instances.insert().values(**instance.as_dict()))
 
     def load_instance(self, ref: str, *, lock: bool = False) -> Instance | None:
         query = select(t.instances).where(
@@ -217,7 +197,7 @@ class Unit:
 
     def update_instance(self, instance: Instance, expected_row_version: int) -> None:
         """Write ``instance``; fail with ConcurrentUpdate if someone wrote first."""
-        values = _instance_values(instance)
+        values = instance.as_dict()
         del values["id"]
         result = self.connection.execute(
             update(t.instances)

@@ -92,6 +92,17 @@ def test_bad_commands_give_one_line_and_change_nothing(
     assert ok(desk, "history", ref, "--json") == before
 
 
+def test_set_values_are_read_by_the_field_type(desk: str) -> None:
+    """Digits given to a text field stay text (a T.C. kimlik number is not an integer)."""
+    ref = ok(
+        desk, "start", "bizim_masa", "--as", "ayse", *LAMBA, "--set", "tc_kimlik_no=12345678950"
+    )
+    import json
+
+    data = json.loads(ok(desk, "status", ref, "--as", "ayse", "--json"))["data"]
+    assert data["tc_kimlik_no"] == "12345678950"
+
+
 def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     """A PostgreSQL URL nobody listens on fails cleanly."""
     result = cli("postgresql+psycopg://postgres@127.0.0.1:1/none", "instances")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from flowengine.engine import Engine
@@ -15,16 +13,7 @@ from flowengine.errors import (
     TransitionNotAllowed,
     UnknownInstance,
 )
-from tests.conftest import FLOWS
-from tests.engine.helpers import LAMBA, add_people
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = Engine.open(db_url, FLOWS, upgrade=True)
-    add_people(engine)
-    yield engine
-    engine.close()
+from tests.engine.helpers import LAMBA
 
 
 def test_referral_answer_and_reply_reach_the_end(engine: Engine) -> None:

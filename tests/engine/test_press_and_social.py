@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from flowengine.engine import Engine
 from flowengine.instance import Instance
-from tests.conftest import FLOWS
-from tests.engine.helpers import add_people
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = Engine.open(db_url, FLOWS, upgrade=True)
-    add_people(engine)
-    yield engine
-    engine.close()
 
 
 def prepare(engine: Engine, ref: str) -> Instance:
