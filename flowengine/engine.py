@@ -36,6 +36,7 @@ from flowengine.errors import (
     IdempotencyConflict,
     InvalidData,
     PermissionDenied,
+    StorageError,
     UnknownFlow,
     UnknownInstance,
     UnknownPerson,
@@ -141,7 +142,7 @@ class Engine:
         if cached is not None:
             return cached
         if unit is None:
-            with self.store.unit() as fresh:
+            with self.store.unit(writes=False) as fresh:
                 return self.definition(flow, version, fresh)
         stored = unit.flow_version(flow, version)
         if stored is None:
@@ -200,11 +201,11 @@ class Engine:
                 )
 
     def people(self) -> list[Person]:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             return unit.people()
 
     def person(self, person_id: str) -> Person:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             return self._person(unit, person_id)
 
     @staticmethod
@@ -273,10 +274,10 @@ class Engine:
         except PermissionDenied as exc:
             self._record_refusal(exc)
             raise
-        except IntegrityError:
+        except IntegrityError as exc:
             if key:
                 return self._after_race(key, request)
-            raise
+            raise StorageError(f"the database refused a duplicate row: {exc.orig}") from exc
 
     def _start_in(
         self,
@@ -429,7 +430,7 @@ class Engine:
         return self._reload(unit, instance_id)
 
     def _after_race(self, key: str, request: str) -> Instance:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             repeated = self._repeated(unit, key, request)
         if repeated is None:
             raise IdempotencyConflict(key)
@@ -445,14 +446,14 @@ class Engine:
     # -- queries ----------------------------------------------------------------
 
     def get(self, ref: str) -> Instance:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             instance = unit.load_instance(ref)
         if instance is None:
             raise UnknownInstance(ref)
         return instance
 
     def history(self, ref: str) -> list[HistoryEntry]:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             instance = unit.load_instance(ref)
             if instance is None:
                 raise UnknownInstance(ref)
@@ -460,7 +461,7 @@ class Engine:
 
     def tasks(self, actor: str) -> list[WorkItem]:
         """The open work ``actor``'s roles entitle them to, soonest due first."""
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             person = self._person(unit, actor)
             return unit.open_work_for(person.roles, person.id)
 
@@ -474,7 +475,7 @@ class Engine:
     ) -> list[Instance]:
         if flow is not None and flow not in self.current:
             raise UnknownFlow(flow, self.current)
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             return unit.list_instances(
                 flow=flow,
                 state=state,
@@ -484,7 +485,7 @@ class Engine:
             )
 
     def allowed_events(self, ref: str, actor: str) -> list[str]:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             person = self._person(unit, actor)
             instance = unit.load_instance(ref)
             if instance is None:
@@ -495,7 +496,7 @@ class Engine:
 
     def view(self, ref: str, viewer: str | None) -> InstanceView:
         """The instance as ``viewer`` may see it (personal fields masked unless entitled)."""
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             instance = unit.load_instance(ref)
             if instance is None:
                 raise UnknownInstance(ref)
@@ -516,7 +517,7 @@ class Engine:
         return InstanceView(instance, data, masked, events, definition.title)
 
     def outbox(self, ref: str | None = None) -> list[dict[str, Any]]:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             instance_id = None
             if ref is not None:
                 instance = unit.load_instance(ref)
@@ -526,7 +527,7 @@ class Engine:
             return unit.outbox(instance_id)
 
     def refusals(self, ref: str) -> list[dict[str, Any]]:
-        with self.store.unit() as unit:
+        with self.store.unit(writes=False) as unit:
             instance = unit.load_instance(ref)
             if instance is None:
                 raise UnknownInstance(ref)

@@ -126,9 +126,12 @@ class InvalidData(FlowEngineError):
 
 
 class GuardRefused(FlowEngineError):
-    def __init__(self, ref: str, event: str, guard: str) -> None:
-        self.ref, self.event, self.guard = ref, event, guard
-        super().__init__(f"{ref}: event '{event}' refused: its condition `{guard}` is false")
+    """The event's ``when`` condition is false, or could not be evaluated (``reason``)."""
+
+    def __init__(self, ref: str, event: str, guard: str, reason: str | None = None) -> None:
+        self.ref, self.event, self.guard, self.reason = ref, event, guard, reason
+        why = f"could not be evaluated ({reason})" if reason else "is false"
+        super().__init__(f"{ref}: event '{event}' refused: its condition `{guard}` {why}")
 
 
 class ConcurrentUpdate(FlowEngineError):

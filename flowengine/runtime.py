@@ -35,7 +35,7 @@ from flowengine.errors import (
     TransitionNotAllowed,
     did_you_mean,
 )
-from flowengine.expressions import Expression
+from flowengine.expressions import Expression, ExpressionError
 from flowengine.instance import Effect, HistoryEntry, Instance, Person, WorkItem
 from flowengine.values import value_problem
 
@@ -513,8 +513,9 @@ def fire(
     if spec.when:
         try:
             passed = definition.expression(spec.when).evaluate(step.variables()) is True
-        except Exception as exc:
-            raise GuardRefused(instance.reference, event, spec.when) from exc
+        except ExpressionError as exc:
+            # e.g. a guard comparing a field the payload left empty
+            raise GuardRefused(instance.reference, event, spec.when, str(exc)) from exc
         if not passed:
             raise GuardRefused(instance.reference, event, spec.when)
     updates = dict(spec.set_)

@@ -14,6 +14,7 @@ PEOPLE: dict[str, tuple[str, list[str]]] = {
     "baskan": ("Belediye Başkanı", ["baskan"]),
     "basin": ("İpek Çelik", ["basin_yayin_tanitim"]),
     "sosyal": ("Oğuz Güneş", ["sosyal_medya"]),
+    "idari": ("Ayşe Demir", ["idari_isler"]),
 }
 
 LAMBA: dict[str, Any] = {
