@@ -1,5 +1,7 @@
 """`make demo`: run the main job on the embedded SQLite default, through the real CLI.
 
+With FLOWENGINE_DATABASE_URL set, the demo runs on that (empty) database instead.
+
 Every step is a real `flowengine` process, exactly what an operator would type:
 a fresh ./flowengine.db, the people of the charts, then realistic cases of
 Bizim Masa, the press unit (with its Sosyal Medya child), and İdari İşler.
@@ -78,8 +80,12 @@ def section(title: str) -> None:
 
 def fresh_database() -> None:
     section("1. Temiz veritabanı, akışların doğrulanması")
-    for name in ("flowengine.db", "flowengine.db-wal", "flowengine.db-shm"):
-        (ROOT / name).unlink(missing_ok=True)
+    if os.environ.get("FLOWENGINE_DATABASE_URL"):
+        # a database given by the caller (the tests run the demo on PostgreSQL too)
+        print(f"database: FLOWENGINE_DATABASE_URL ({os.environ['FLOWENGINE_DATABASE_URL'][:20]}…)")
+    else:
+        for name in ("flowengine.db", "flowengine.db-wal", "flowengine.db-shm"):
+            (ROOT / name).unlink(missing_ok=True)
     run("validate", "flows/")
     run("db", "upgrade")
 
