@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("validation", "steps")
+BENCHMARKS = ("validation", "steps", "delivery")
 
 
 def main(argv: list[str]) -> int:

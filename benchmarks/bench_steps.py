@@ -16,23 +16,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import emit
+from benchmarks.common import BIZIM_MASA_PAYLOAD, emit
 from flowengine.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
-PAYLOAD = {
-    "kanal": "whatsapp",
-    "basvuru_turu": "sikayet",
-    "ad_soyad": "Zeynep Kaya",
-    "konu": "Sokak lambası yanmıyor",
-    "metin": "Sakarya Mahallesi 12. sokaktaki aydınlatma direği üç gündür yanmıyor. " * 12,
-}
 
 
 def _case(engine: Engine) -> int:
     """One Bizim Masa case start to end: 4 persisted steps."""
-    case = engine.start("bizim_masa", PAYLOAD, actor="ayse")
+    case = engine.start("bizim_masa", BIZIM_MASA_PAYLOAD, actor="ayse")
     engine.fire(case.reference, "havale_et", "ayse", data={"mudurluk": "fen_isleri"})
     engine.fire(case.reference, "cevap_ver", "mehmet", data={"mudurluk_cevabi": "Onarıldı."})
     engine.fire(case.reference, "geri_donus_yap", "ayse", data={"vatandasa_cevap": "Tamam."})

@@ -28,3 +28,13 @@ def measure(fn: Callable[[], Any], *, rounds: int = 5, warmup: int = 1) -> dict[
 
 def emit(name: str, figures: dict[str, Any]) -> None:
     print(json.dumps({"benchmark": name, **figures}, ensure_ascii=False))
+
+
+# A Bizim Masa request as it arrives: realistic Turkish text, about 1 KB in all.
+BIZIM_MASA_PAYLOAD = {
+    "kanal": "whatsapp",
+    "basvuru_turu": "sikayet",
+    "ad_soyad": "Zeynep Kaya",
+    "konu": "Sokak lambası yanmıyor",
+    "metin": "Sakarya Mahallesi 12. sokaktaki aydınlatma direği üç gündür yanmıyor. " * 12,
+}

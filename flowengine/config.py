@@ -1,5 +1,21 @@
-"""Where the database is: ``--db``, then ``FLOWENGINE_DATABASE_URL``, then
-``flowengine.toml``, then ``flowengine.db`` in the working directory.
+"""Settings: the database URL and ``flowengine.toml``.
+
+The database is ``--db``, then ``FLOWENGINE_DATABASE_URL``, then
+``[database] url`` of ``flowengine.toml``, then ``flowengine.db`` in the working
+directory. Delivery and connector settings come from ``flowengine.toml``::
+
+    [delivery]
+    max_attempts = 8        # then the effect is dead-lettered
+    base_delay = 5.0        # seconds before the first retry; doubles each time
+    max_delay = 3600.0
+    lease = 60.0            # a worker's claim on an effect; expires if it dies
+
+    [connectors]            # effect kind -> connector name (entry point)
+    email = "smtp"
+
+    [connectors.smtp]
+    host = "127.0.0.1"
+    port = 25
 
 Imports only ``errors``.
 """
@@ -8,12 +24,25 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flowengine.errors import ConfigurationError
 
 DEFAULT_DATABASE = "sqlite:///flowengine.db"
 CONFIG_FILE = "flowengine.toml"
+
+
+def load_config(cwd: Path | None = None) -> dict[str, Any]:
+    """The parsed ``flowengine.toml`` of ``cwd`` (empty when there is none)."""
+    config = (cwd or Path.cwd()) / CONFIG_FILE
+    if not config.is_file():
+        return {}
+    try:
+        return tomllib.loads(config.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{config}: not valid TOML: {exc}") from None
 
 
 def database_url(explicit: str | None = None, cwd: Path | None = None) -> str:
@@ -23,15 +52,44 @@ def database_url(explicit: str | None = None, cwd: Path | None = None) -> str:
     from_env = os.environ.get("FLOWENGINE_DATABASE_URL")
     if from_env:
         return from_env
-    config = (cwd or Path.cwd()) / CONFIG_FILE
-    if config.is_file():
-        try:
-            settings = tomllib.loads(config.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"{config}: not valid TOML: {exc}") from None
-        url = settings.get("database", {}).get("url")
-        if url is not None:
-            if not isinstance(url, str):
-                raise ConfigurationError(f"{config}: [database] url must be a string")
-            return url
+    url = load_config(cwd).get("database", {}).get("url")
+    if url is not None:
+        if not isinstance(url, str):
+            raise ConfigurationError(f"{CONFIG_FILE}: [database] url must be a string")
+        return url
     return DEFAULT_DATABASE
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How effects are retried (``[delivery]`` of flowengine.toml)."""
+
+    max_attempts: int = 8
+    base_delay: float = 5.0
+    max_delay: float = 3600.0
+    lease: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DeliverySettings:
+        section = config.get("delivery", {})
+        known = {"max_attempts", "base_delay", "max_delay", "lease"}
+        unknown = set(section) - known
+        if unknown:
+            raise ConfigurationError(
+                f"{CONFIG_FILE}: unknown [delivery] keys: {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        try:
+            settings = cls(
+                max_attempts=int(section.get("max_attempts", cls.max_attempts)),
+                base_delay=float(section.get("base_delay", cls.base_delay)),
+                max_delay=float(section.get("max_delay", cls.max_delay)),
+                lease=float(section.get("lease", cls.lease)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"{CONFIG_FILE}: [delivery]: {exc}") from None
+        if settings.max_attempts < 1 or settings.lease <= 0:
+            raise ConfigurationError(
+                f"{CONFIG_FILE}: [delivery] max_attempts must be ≥ 1 and lease > 0"
+            )
+        return settings

@@ -62,6 +62,7 @@ class FlowDefinition:
     expressions: dict[str, Expression] = field(repr=False)
     slas: dict[str, Duration] = field(repr=False)
     directorates: frozenset[str] = frozenset()
+    timer_delays: dict[str, tuple[Duration, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def title(self) -> str:
@@ -141,6 +142,7 @@ def compile_flow(
     branch_starts: dict[str, tuple[str, ...]] = {}
     expressions: dict[str, Expression] = {}
     slas: dict[str, Duration] = {}
+    timer_delays: dict[str, tuple[Duration, ...]] = {}
     for name, scope, state in _walk(dict(doc.states), ""):
         local = name[len(scope) :]
         states[name] = StateDef(name, local, scope, state)
@@ -151,8 +153,11 @@ def compile_flow(
         for text in _expression_sources(state):
             if text not in expressions:
                 expressions[text] = compile_expression(text)
-        if isinstance(state, (schema.TaskState, schema.ApprovalState)) and state.sla:
-            slas[name] = parse_duration(state.sla)
+        if isinstance(state, (schema.TaskState, schema.ApprovalState)):
+            if state.sla:
+                slas[name] = parse_duration(state.sla)
+            if state.timers:
+                timer_delays[name] = tuple(parse_duration(t.after) for t in state.timers)
     if doc.sla:
         slas[""] = parse_duration(doc.sla)
     return FlowDefinition(
@@ -166,6 +171,7 @@ def compile_flow(
         expressions=expressions,
         slas=slas,
         directorates=directorates,
+        timer_delays=timer_delays,
     )
 
 

@@ -35,6 +35,7 @@ from flowengine.errors import (
     DefinitionError,
     IdempotencyConflict,
     InvalidData,
+    NotFound,
     PermissionDenied,
     StorageError,
     UnknownFlow,
@@ -42,7 +43,16 @@ from flowengine.errors import (
     UnknownPerson,
 )
 from flowengine.flowset import validate_paths
-from flowengine.instance import HistoryEntry, Instance, Person, RoleGrant, WorkItem
+from flowengine.instance import (
+    HistoryEntry,
+    Instance,
+    Notification,
+    OutboxItem,
+    Person,
+    RoleGrant,
+    Timer,
+    WorkItem,
+)
 from flowengine.loader import load_text
 from flowengine.storage.sql import SqlStore, Unit
 from flowengine.values import values_from_text
@@ -75,6 +85,9 @@ class Engine:
         self.store = store
         self.current = dict(definitions)
         self.organization = organization
+        # With no clock given, due timers are judged by the database's clock;
+        # a given clock (tests, simulations) is trusted for that too.
+        self.fixed_clock = clock is not None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.timezone = timezone
         self._versions: dict[tuple[str, int], FlowDefinition] = {
@@ -381,6 +394,11 @@ class Engine:
         unit.insert_history(result.history)
         unit.close_work(instance.id, result.closed, instance.updated_by, now)
         unit.open_work(result.opened)
+        if instance.status == "completed":
+            unit.cancel_timers(instance.id, None, now)
+        else:
+            unit.cancel_timers(instance.id, result.closed, now)
+            unit.schedule_timers(result.timers, now)
         unit.insert_effects(result.effects, now)
         for spawn in result.spawns:
             child_def = self.definition(spawn.flow)
@@ -516,7 +534,10 @@ class Engine:
         )
         return InstanceView(instance, data, masked, events, definition.title)
 
-    def outbox(self, ref: str | None = None) -> list[dict[str, Any]]:
+    def outbox(
+        self, ref: str | None = None, status: str | None = None, limit: int = 500
+    ) -> list[OutboxItem]:
+        """Recorded effects (of one instance, or all), oldest first."""
         with self.store.unit(writes=False) as unit:
             instance_id = None
             if ref is not None:
@@ -524,7 +545,58 @@ class Engine:
                 if instance is None:
                     raise UnknownInstance(ref)
                 instance_id = instance.id
-            return unit.outbox(instance_id)
+            return unit.outbox(instance_id, status, limit)
+
+    def retry_effect(self, item_id: int) -> OutboxItem:
+        """Queue a dead or failed effect again."""
+        with self.store.unit() as unit:
+            item = unit.outbox_item(item_id)
+            if item is None:
+                raise NotFound(f"no outbox item {item_id}; list them with 'flowengine outbox'")
+            if not unit.retry_outbox(item_id, self.clock()):
+                raise InvalidData(
+                    {"status": f"item {item_id} is {item.status}; only dead or failed items retry"}
+                )
+            return unit.outbox_item(item_id) or item
+
+    # -- time ---------------------------------------------------------------------
+
+    def due_clock(self, unit: Unit) -> datetime:
+        """'Now' for due-ness: the database's clock unless a clock was given."""
+        return self.clock() if self.fixed_clock else unit.database_now()
+
+    def fire_due_timer(self, worker: str) -> bool:
+        """Fire one due timer in its own transaction; False when none is due.
+
+        The timer row and its instance are locked together, so each timer fires
+        exactly once however many workers run; a worker killed mid-way rolls back.
+        """
+        with self.store.unit() as unit:
+            now = self.due_clock(unit)
+            timer = unit.claim_due_timer(now)
+            if timer is None or timer.id is None:
+                return False
+            instance = unit.load_instance(timer.instance_id, lock=True)
+            if instance is None or timer.state not in instance.states:
+                unit.close_timer(timer.id, "cancelled", now, worker)
+                return True
+            definition = self.definition(instance.flow, instance.version, unit)
+            result = runtime.fire_timer(definition, instance, timer, now, self.timezone)
+            unit.close_timer(timer.id, "fired", now, worker)
+            self._save(unit, result, previous=instance)
+        return True
+
+    def timers(
+        self, due: bool = False, status: str | None = "pending"
+    ) -> list[tuple[Timer, str, str]]:
+        with self.store.unit(writes=False) as unit:
+            return unit.timers(status=status, due_at=self.due_clock(unit) if due else None)
+
+    def notifications(self, actor: str) -> list[Notification]:
+        """In-app notices for the roles ``actor`` holds, newest first."""
+        with self.store.unit(writes=False) as unit:
+            person = self._person(unit, actor)
+            return unit.notifications_for(person.roles)
 
     def refusals(self, ref: str) -> list[dict[str, Any]]:
         with self.store.unit(writes=False) as unit:

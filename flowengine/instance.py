@@ -81,6 +81,18 @@ class WorkItem:
 
 
 @dataclass(frozen=True)
+class Timer:
+    """A durable timer of a waiting state: written on entry, closed on exit or firing."""
+
+    instance_id: str
+    state: str
+    index: int
+    after: str
+    due_at: datetime
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class Effect:
     """An outbound effect recorded with the step that caused it (the outbox)."""
 
@@ -88,6 +100,41 @@ class Effect:
     kind: str
     payload: dict[str, Any]
     state: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A recorded effect and where its delivery stands."""
+
+    id: int
+    instance_id: str
+    state: str
+    kind: str
+    payload: dict[str, Any]
+    status: str  # pending, failed (will retry), delivered, dead
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    reference: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and workers: connectors use it to drop duplicates."""
+        return f"flowengine-{self.instance_id}-{self.id}"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An in-app notice for the holders of a role (the `notify` effect)."""
+
+    id: int
+    instance_id: str
+    reference: str
+    role: str
+    message: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

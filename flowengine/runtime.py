@@ -36,10 +36,11 @@ from flowengine.errors import (
     did_you_mean,
 )
 from flowengine.expressions import Expression, ExpressionError
-from flowengine.instance import Effect, HistoryEntry, Instance, Person, WorkItem
+from flowengine.instance import Effect, HistoryEntry, Instance, Person, Timer, WorkItem
 from flowengine.values import value_problem
 
 AUTO = "_auto"  # decisions, actions, hand-off subflows
+TIMER = "_timer_{}"  # an interrupting timer, by its index in the state's `timers`
 JOIN = "_join"  # a parallel whose branches all ended
 CHILD_ENDED = "_child_ended"  # a waiting subflow whose child ended
 SYSTEM_ACTOR = "system"
@@ -89,6 +90,16 @@ class CompiledMachine:
                 transitions.append(
                     {"trigger": JOIN, "source": name, "dest": state.target(doc.next)}
                 )
+            if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
+                for index, timer in enumerate(doc.timers):
+                    if timer.to:
+                        transitions.append(
+                            {
+                                "trigger": TIMER.format(index),
+                                "source": name,
+                                "dest": state.target(timer.to),
+                            }
+                        )
         self.machine = Machine(
             model=None,
             states=list(definition.states),
@@ -159,6 +170,7 @@ class StepResult:
     closed: list[str] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     spawns: list[SpawnRequest] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
 
 
 def _render(template: str, data: Mapping[str, Any]) -> str:
@@ -296,7 +308,20 @@ class Step:
     def effects(self, state: StateDef, effects: list[schema.EffectDoc]) -> None:
         for effect in effects:
             kind, payload = render_effect(effect, self.instance.data)
+            if kind == "notify":
+                payload["directorate"] = self.scope_of(state)
             self.result.effects.append(Effect(self.instance.id, kind, payload, state.name))
+
+    def scope_of(self, state: StateDef) -> str | None:
+        """The directorate a state's work belongs to (its ``assignee``), if any.
+
+        Notices of a directorate's work reach only that directorate's scoped roles.
+        """
+        doc = state.doc
+        if isinstance(doc, (schema.TaskState, schema.ApprovalState)) and doc.assignee:
+            value = self.definition.expression(doc.assignee).evaluate(self.variables())
+            return None if value is None else str(value)
+        return None
 
     # -- moving -----------------------------------------------------------------
 
@@ -367,10 +392,7 @@ class Step:
         self.enter(target)
 
     def open_work(self, state: StateDef, doc: schema.TaskState | schema.ApprovalState) -> None:
-        assignee = None
-        if doc.assignee:
-            value = self.definition.expression(doc.assignee).evaluate(self.variables())
-            assignee = None if value is None else str(value)
+        assignee = self.scope_of(state)
         sla = self.definition.slas.get(state.name)
         due = sla.add_to(self.now, self.timezone) if sla else None
         self.result.opened.append(
@@ -386,6 +408,16 @@ class Step:
                 title=state.title,
             )
         )
+        for index, delay in enumerate(self.definition.timer_delays.get(state.name, ())):
+            self.result.timers.append(
+                Timer(
+                    instance_id=self.instance.id,
+                    state=state.name,
+                    index=index,
+                    after=delay.text,
+                    due_at=delay.add_to(self.now, self.timezone),
+                )
+            )
 
 
 def new_instance_data(definition: FlowDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -553,5 +585,39 @@ def child_ended(
         target,
         changes={"child": [None, child]},
     )
+    step.enter(target)
+    return step.result
+
+
+def fire_timer(
+    definition: FlowDefinition,
+    instance: Instance,
+    timer: Timer,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Fire a due timer: notify its roles (the state stays) or move to its target."""
+    state = definition.states[timer.state]
+    doc = state.doc
+    assert isinstance(doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
+    spec = doc.timers[timer.index]
+    step = Step(definition, instance, SYSTEM_ACTOR, now, timezone)
+    note = f"{timer.after} doldu"
+    if spec.notify is not None:
+        step.record("timer", timer.state, timer.state, comment=note)
+        message = (
+            f"{instance.reference}: '{state.title}' {timer.after} içinde tamamlanmadı "
+            f"(akış: {definition.title})"
+        )
+        payload = {
+            "roles": list(spec.notify),
+            "message": message,
+            "directorate": step.scope_of(state),
+        }
+        step.result.effects.append(Effect(instance.id, "notify", payload, state.name))
+        return step.result
+    target = step.machine.move(timer.state, TIMER.format(timer.index), step.variables())
+    step.leave(timer.state)
+    step.record("timer", timer.state, target, comment=note)
     step.enter(target)
     return step.result

@@ -67,3 +67,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_database")
     _truncate(url)
     return url
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> str:
+    """An empty PostgreSQL database, for tests only PostgreSQL can answer (SKIP LOCKED)."""
+    _truncate(postgres_database)
+    return postgres_database

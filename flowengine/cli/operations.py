@@ -73,7 +73,7 @@ def echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_json_default))
 
 
-def _when(moment: datetime | None) -> str:
+def when(moment: datetime | None) -> str:
     if moment is None:
         return "—"
     from zoneinfo import ZoneInfo
@@ -207,6 +207,7 @@ def tasks(actor: Actor, as_json: AsJson = False) -> None:
     """A person's inbox: overdue in red, due today in yellow."""
     with open_engine() as engine:
         items = engine.tasks(actor)
+        notices = engine.notifications(actor)[:10]
         now = engine.clock()
     if as_json:
         echo_json(
@@ -238,8 +239,16 @@ def tasks(actor: Actor, as_json: AsJson = False) -> None:
         elif w.due_at is not None and w.due_at.date() == today:
             style = "yellow"
         role = f"{w.role}:{w.assignee}" if w.assignee else w.role
-        table.add_row(w.reference, w.flow, w.title, role, _when(w.due_at), style=style)
-    Console().print(table)
+        table.add_row(w.reference, w.flow, w.title, role, when(w.due_at), style=style)
+    console = Console()
+    console.print(table)
+    if notices:
+        recent = Table(title="Son bildirimler")
+        for column in ("zaman", "referans", "mesaj"):
+            recent.add_column(column)
+        for notice in notices:
+            recent.add_row(when(notice.created_at), notice.reference, notice.message)
+        console.print(recent)
 
 
 @app.command()
@@ -267,8 +276,8 @@ def instances(
             f"{i.flow} v{i.version}",
             i.state,
             i.outcome or i.status,
-            _when(i.created_at),
-            _when(i.due_at),
+            when(i.created_at),
+            when(i.due_at),
         )
     Console().print(table)
 
@@ -303,7 +312,7 @@ def status(
         f"[bold]{instance.reference}[/bold]  {view.title} ({instance.flow} v{instance.version})"
     )
     console.print(f"durum: [bold]{instance.state}[/bold]  ({instance.outcome or instance.status})")
-    console.print(f"son tarih: {_when(instance.due_at)}   sürüm: {instance.row_version}")
+    console.print(f"son tarih: {when(instance.due_at)}   sürüm: {instance.row_version}")
     table = Table(show_header=False)
     table.add_column("alan")
     table.add_column("değer")
@@ -354,5 +363,5 @@ def history(
         table.add_column(column)
     for h in entries:
         move = f"{h.from_state or '•'} → {h.to_state or '•'}"
-        table.add_row(str(h.seq), _when(h.at), h.event, move, h.actor, h.comment or "")
+        table.add_row(str(h.seq), when(h.at), h.event, move, h.actor, h.comment or "")
     Console().print(table)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from flowengine.errors import ConcurrentUpdate, ConfigurationError, StorageError
-from flowengine.instance import HistoryEntry, Instance, Person, RoleGrant, WorkItem
+from flowengine.instance import (
+    HistoryEntry,
+    Instance,
+    Notification,
+    OutboxItem,
+    Person,
+    RoleGrant,
+    Timer,
+    WorkItem,
+)
 from flowengine.storage import tables as t
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 def _describe_url(url: str) -> str:
@@ -139,6 +148,34 @@ def _instance(row: Any) -> Instance:
         due_at=row.due_at,
         parent_id=row.parent_id,
         parent_state=row.parent_state,
+    )
+
+
+def _outbox_item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        instance_id=row.instance_id,
+        state=row.state,
+        kind=row.kind,
+        payload=dict(row.payload),
+        status=row.status,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        delivered_at=row.delivered_at,
+        reference=row.reference,
+    )
+
+
+def _timer(row: Any) -> Timer:
+    return Timer(
+        instance_id=row.instance_id,
+        state=row.state,
+        index=row.timer_index,
+        after=row.after,
+        due_at=row.due_at,
+        id=row.id,
     )
 
 
@@ -400,11 +437,223 @@ class Unit:
             ],
         )
 
-    def outbox(self, instance_id: str | None = None) -> list[dict[str, Any]]:
-        query = select(t.outbox).order_by(t.outbox.c.id)
+    def outbox(
+        self, instance_id: str | None = None, status: str | None = None, limit: int = 500
+    ) -> list[OutboxItem]:
+        query = (
+            select(t.outbox, t.instances.c.reference)
+            .join(t.instances, t.instances.c.id == t.outbox.c.instance_id)
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        )
         if instance_id:
             query = query.where(t.outbox.c.instance_id == instance_id)
-        return [dict(r._mapping) for r in self.connection.execute(query)]
+        if status:
+            query = query.where(t.outbox.c.status == status)
+        return [_outbox_item(r) for r in self.connection.execute(query)]
+
+    def outbox_item(self, item_id: int) -> OutboxItem | None:
+        row = self.connection.execute(
+            select(t.outbox, t.instances.c.reference)
+            .join(t.instances, t.instances.c.id == t.outbox.c.instance_id)
+            .where(t.outbox.c.id == item_id)
+        ).first()
+        return _outbox_item(row) if row else None
+
+    def claim_outbox(
+        self, now: datetime, worker: str, lease_until: datetime, limit: int
+    ) -> list[OutboxItem]:
+        """Lease up to ``limit`` deliverable effects to ``worker`` (others skip them)."""
+        due = (
+            select(t.outbox.c.id)
+            .where(
+                t.outbox.c.status.in_(("pending", "failed")),
+                or_(t.outbox.c.next_attempt_at.is_(None), t.outbox.c.next_attempt_at <= now),
+                or_(t.outbox.c.lease_until.is_(None), t.outbox.c.lease_until < now),
+            )
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(self.connection.execute(due).scalars())
+        if not ids:
+            return []
+        self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id.in_(ids))
+            .values(lease_until=lease_until, claimed_by=worker)
+        )
+        return [item for i in ids if (item := self.outbox_item(i)) is not None]
+
+    def finish_delivery(
+        self,
+        item_id: int,
+        worker: str,
+        *,
+        status: str,
+        attempts: int,
+        now: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Record a delivery attempt if ``worker`` still holds the lease."""
+        result = self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == item_id, t.outbox.c.claimed_by == worker)
+            .values(
+                status=status,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                last_error=error,
+                delivered_at=now if status == "delivered" else None,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+        return bool(result.rowcount)
+
+    def retry_outbox(self, item_id: int, now: datetime) -> bool:
+        """Put a dead or failed effect back in line, with a fresh count of attempts."""
+        result = self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == item_id, t.outbox.c.status.in_(("dead", "failed")))
+            .values(
+                status="pending", attempts=0, next_attempt_at=now, lease_until=None, claimed_by=None
+            )
+        )
+        return bool(result.rowcount)
+
+    # -- timers -------------------------------------------------------------------
+
+    def schedule_timers(self, timers: Sequence[Timer], now: datetime) -> None:
+        if not timers:
+            return
+        self.connection.execute(
+            t.timers.insert(),
+            [
+                {
+                    "instance_id": timer.instance_id,
+                    "state": timer.state,
+                    "timer_index": timer.index,
+                    "after": timer.after,
+                    "due_at": timer.due_at,
+                    "status": "pending",
+                    "created_at": now,
+                }
+                for timer in timers
+            ],
+        )
+
+    def cancel_timers(self, instance_id: str, states: Sequence[str] | None, now: datetime) -> None:
+        """Cancel pending timers of ``states`` (all of the instance's when None)."""
+        if states is not None and not states:
+            return
+        statement = update(t.timers).where(
+            t.timers.c.instance_id == instance_id, t.timers.c.status == "pending"
+        )
+        if states is not None:
+            statement = statement.where(t.timers.c.state.in_(list(states)))
+        self.connection.execute(statement.values(status="cancelled", closed_at=now))
+
+    def claim_due_timer(self, now: datetime) -> Timer | None:
+        """The next pending timer due at ``now``, locked with its instance (others skip it)."""
+        query = (
+            select(t.timers)
+            .join(t.instances, t.instances.c.id == t.timers.c.instance_id)
+            .where(t.timers.c.status == "pending", t.timers.c.due_at <= now)
+            .order_by(t.timers.c.due_at, t.timers.c.id)
+            .limit(1)
+        )
+        if self.dialect == "postgresql":
+            # both rows or neither: a command holding the instance is skipped, not awaited
+            query = query.with_for_update(skip_locked=True)
+        row = self.connection.execute(query).first()
+        return _timer(row) if row else None
+
+    def close_timer(self, timer_id: int, status: str, now: datetime, worker: str) -> bool:
+        result = self.connection.execute(
+            update(t.timers)
+            .where(t.timers.c.id == timer_id, t.timers.c.status == "pending")
+            .values(status=status, closed_at=now, fired_by=worker)
+        )
+        return bool(result.rowcount)
+
+    def timers(
+        self, *, status: str | None = None, due_at: datetime | None = None, limit: int = 500
+    ) -> list[tuple[Timer, str, str]]:
+        """(timer, reference, status) rows, soonest first."""
+        query = (
+            select(t.timers, t.instances.c.reference)
+            .join(t.instances, t.instances.c.id == t.timers.c.instance_id)
+            .order_by(t.timers.c.due_at, t.timers.c.id)
+            .limit(limit)
+        )
+        if status:
+            query = query.where(t.timers.c.status == status)
+        if due_at is not None:
+            query = query.where(t.timers.c.due_at <= due_at)
+        return [(_timer(r), r.reference, r.status) for r in self.connection.execute(query)]
+
+    def database_now(self) -> datetime:
+        """The database server's clock (PostgreSQL); SQLite shares this machine's."""
+        if self.dialect == "postgresql":
+            value = self.connection.execute(text("SELECT statement_timestamp()")).scalar_one()
+            assert isinstance(value, datetime)  # noqa: S101 - timestamptz is a datetime
+            return value.astimezone(UTC)
+        return datetime.now(UTC)
+
+    # -- notifications --------------------------------------------------------------
+
+    def add_notifications(self, item: OutboxItem, now: datetime) -> None:
+        """Store a `notify` effect for each of its roles, once (re-delivery is a no-op)."""
+        roles = [str(r) for r in item.payload.get("roles", [])]
+        if not roles:
+            return
+        statement = self._insert(t.notifications).values(
+            [
+                {
+                    "outbox_id": item.id,
+                    "instance_id": item.instance_id,
+                    "role": role,
+                    "directorate": item.payload.get("directorate"),
+                    "message": str(item.payload.get("message", "")),
+                    "created_at": now,
+                }
+                for role in roles
+            ]
+        )
+        self.connection.execute(
+            statement.on_conflict_do_nothing(index_elements=["outbox_id", "role"])
+        )
+
+    def notifications_for(
+        self, grants: Sequence[RoleGrant], limit: int = 100
+    ) -> list[Notification]:
+        """Notices for ``grants``: a scoped role sees its directorate's and unscoped ones."""
+        if not grants:
+            return []
+        n = t.notifications
+        conditions = [
+            and_(
+                n.c.role == g.role,
+                or_(n.c.directorate.is_(None), n.c.directorate == g.directorate),
+            )
+            if g.directorate
+            else n.c.role == g.role
+            for g in grants
+        ]
+        rows = self.connection.execute(
+            select(t.notifications, t.instances.c.reference)
+            .join(t.instances, t.instances.c.id == t.notifications.c.instance_id)
+            .where(or_(*conditions))
+            .order_by(t.notifications.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            Notification(r.id, r.instance_id, r.reference, r.role, r.message, r.created_at)
+            for r in rows
+        ]
 
     # -- idempotency --------------------------------------------------------------
 

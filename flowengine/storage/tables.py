@@ -149,10 +149,48 @@ outbox = Table(
     Column("state", String(300), nullable=False),
     Column("kind", String(50), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, failed, delivered, dead
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("lease_until", UTCDateTime()),
+    Column("claimed_by", String(100)),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime()),
 )
 Index("ix_outbox_status", outbox.c.status, outbox.c.id)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False),
+    Column("state", String(300), nullable=False),
+    Column("timer_index", Integer, nullable=False),
+    Column("after", String(50), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, fired, cancelled
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Column("fired_by", String(100)),
+)
+Index("ix_timers_due", timers.c.status, timers.c.due_at)
+Index("ix_timers_instance", timers.c.instance_id, timers.c.status)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False),
+    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("directorate", String(100)),
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("outbox_id", "role", name="uq_notifications_outbox_role"),
+)
+Index("ix_notifications_role", notifications.c.role, notifications.c.id)
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -2,55 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import LAMBA, cli, ok
 from tests.conftest import FLOWS, ROOT
-
-LAMBA = [
-    "--set", "kanal=whatsapp", "--set", "basvuru_turu=sikayet",
-    "--set", "ad_soyad=Zeynep Kaya", "--set", "konu=Sokak lambası yanmıyor",
-    "--set", "metin=Sakarya Mahallesi'nde lamba yanmıyor",
-]  # fmt: skip
-
-
-def cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowengine", "--db", db_url, "--flows", str(FLOWS), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
-
-
-def ok(db_url: str, *args: str) -> str:
-    result = cli(db_url, *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.fixture
-def desk(db_url: str) -> str:
-    """A database with the desk clerk and a Fen İşleri officer."""
-    ok(db_url, "db", "upgrade")
-    ok(db_url, "people", "add", "ayse", "--name", "Ayşe Yılmaz", "--role", "bizim_masa")
-    ok(
-        db_url,
-        "people",
-        "add",
-        "mehmet",
-        "--name",
-        "Mehmet",
-        "--role",
-        "ilgili_mudurluk:fen_isleri",
-    )
-    return db_url
 
 
 def test_start_prints_the_reference_and_status_masks_for_the_directorate(desk: str) -> None:

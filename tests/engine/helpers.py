@@ -31,3 +31,22 @@ LAMBA: dict[str, Any] = {
 def add_people(engine: Engine) -> None:
     for person_id, (name, roles) in PEOPLE.items():
         engine.add_person(person_id, name, roles)
+
+
+def approve_press_release(engine: Engine, title: str = "Sahil yolu açılışı") -> str:
+    """Carry a press release through preparation and both approvals; return its reference."""
+    case = engine.start("basin_yayin", {"kaynak": "mudurlukler", "baslik": title}, actor="basin")
+    ref = case.reference
+    engine.fire(ref, "planla", "basin")
+    engine.fire(ref, "gerek_yok", "basin")
+    engine.fire(ref, "kaydedildi", "basin", data={"sonrasi_kayitlar": ["a.jpg"]})
+    engine.fire(ref, "gerek_yok", "basin", state="montaj")
+    engine.fire(
+        ref, "tamamlandi", "basin", data={"gorseller": ["afis.png"]}, state="gorsel_tasarim"
+    )
+    engine.fire(
+        ref, "tamamlandi", "basin", data={"haber_metni": "Metin"}, state="haber_metni_yazimi"
+    )
+    engine.fire(ref, "approve", "arda")
+    engine.fire(ref, "approve", "baskan")
+    return ref

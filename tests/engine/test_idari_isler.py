@@ -61,8 +61,8 @@ def test_leave_record_is_filed_and_hr_notified_in_the_same_step(engine: Engine) 
     done = engine.fire(case.reference, "uygun", "idari")
     assert (done.status, done.outcome) == ("completed", "filed")
     [notice] = engine.outbox(case.reference)
-    assert notice["kind"] == "notify"
-    assert notice["payload"]["roles"] == ["insan_kaynaklari"]
-    assert "saglik_raporu" in notice["payload"]["message"]
+    assert notice.kind == "notify"
+    assert notice.payload["roles"] == ["insan_kaynaklari"]
+    assert "saglik_raporu" in notice.payload["message"]
     tail = [(h.event, h.to_state) for h in engine.history(case.reference)][-2:]
     assert tail == [("uygun", "izin_ik_bildirimi"), ("action", "izin_dosyalandi")]

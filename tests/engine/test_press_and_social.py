@@ -55,7 +55,7 @@ def test_press_release_rejected_once_then_published_and_handed_off(engine: Engin
         "yayin.platform_dali.platform_paylasimi",
         "yayin.sosyal_medya_dali.sosyal_medyaya_aktarildi",
     ], "two branches ended at once; the platform task waits"
-    kinds = [row["kind"] for row in engine.outbox(case.reference)]
+    kinds = [row.kind for row in engine.outbox(case.reference)]
     assert "email" in kinds
     children = engine.instances(flow="sosyal_medya")
     assert len(children) == 1 and children[0].parent_id == case.id
@@ -67,4 +67,4 @@ def test_press_release_rejected_once_then_published_and_handed_off(engine: Engin
     engine.fire(child, "approve", "arda")
     done = engine.fire(child, "approve", "baskan")
     assert (done.status, done.outcome) == ("completed", "published")
-    assert any(row["kind"] == "publish" for row in engine.outbox(child))
+    assert any(row.kind == "publish" for row in engine.outbox(child))
