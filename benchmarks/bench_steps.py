@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import BIZIM_MASA_PAYLOAD, emit
+from benchmarks.common import BIZIM_MASA_PAYLOAD, emit, postgres_server_url, scratch_postgres
 from flowengine.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,13 +114,12 @@ def main() -> None:
         inbox_url = f"sqlite:///{folder}/inbox.db"
         _prepare(inbox_url)
         figures["sqlite_tasks_ms_100k"] = tasks_latency(inbox_url, 100_000) * 1000
-    pg = os.environ.get("FLOWENGINE_BENCH_POSTGRES_URL") or os.environ.get(
-        "FLOWENGINE_TEST_POSTGRES_URL"
-    )
-    if pg:
-        _prepare(pg)
-        figures["postgres_steps_per_s_1proc"] = steps_per_second(pg, 1, cases)
-        figures["postgres_steps_per_s_2proc"] = steps_per_second(pg, 2, cases)
+    server = postgres_server_url()
+    if server:
+        with scratch_postgres(server) as pg:
+            _prepare(pg)
+            figures["postgres_steps_per_s_1proc"] = steps_per_second(pg, 1, cases)
+            figures["postgres_steps_per_s_2proc"] = steps_per_second(pg, 2, cases)
     print("persisted steps (Bizim Masa, 4 steps a case, ~1 KB payload)")
     for key, value in figures.items():
         print(f"  {key:32s} {value:10.1f}")

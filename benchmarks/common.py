@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -38,3 +41,29 @@ BIZIM_MASA_PAYLOAD = {
     "konu": "Sokak lambası yanmıyor",
     "metin": "Sakarya Mahallesi 12. sokaktaki aydınlatma direği üç gündür yanmıyor. " * 12,
 }
+
+
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server to benchmark on, if any (a scratch database is made there)."""
+    return os.environ.get("FLOWENGINE_BENCH_POSTGRES_URL") or os.environ.get(
+        "FLOWENGINE_TEST_POSTGRES_URL"
+    )
+
+
+@contextlib.contextmanager
+def scratch_postgres(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server for one benchmark, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    name = f"flowengine_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
