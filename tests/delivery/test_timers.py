@@ -105,3 +105,29 @@ def test_timers_survive_a_restart(db_url: str, travel: time_machine.Coordinates)
     assert worker_for(second).fire_timers() == 1
     assert len(timer_events(second, case.reference)) == 1
     second.close()
+
+
+def test_an_effect_leased_by_a_dead_worker_is_delivered_after_the_lease(
+    clocked: Engine, travel: time_machine.Coordinates
+) -> None:
+    """A worker that claimed an effect and died: another delivers it once the lease ends."""
+    from flowengine.instance import OutboxItem
+
+    delivered: list[int] = []
+
+    class Recorder:
+        def deliver(self, item: OutboxItem) -> None:
+            delivered.append(item.id)
+
+    case = clocked.start("bizim_masa", LAMBA, actor="ayse")
+    clocked.fire(case.reference, "havale_et", "ayse", data={"mudurluk": "fen_isleri"})
+    with clocked.store.unit() as unit:  # worker "a" leases everything, then dies
+        now = clocked.due_clock(unit)
+        claimed = unit.claim_outbox(now, "a", now + timedelta(seconds=60), 10)
+    assert claimed
+    survivor = Worker(clocked, {"notify": Recorder()}, DeliverySettings(lease=60), "b")
+    assert survivor.deliver().delivered == 0, "a live lease was taken over"
+    travel.shift(timedelta(seconds=61))
+    assert survivor.deliver().delivered == len(claimed)
+    assert sorted(delivered) == sorted(i.id for i in claimed)
+    assert {i.status for i in clocked.outbox(case.reference)} == {"delivered"}
