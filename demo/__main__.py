@@ -295,9 +295,19 @@ def look_around(case_a: str) -> str:
     run("tasks", "--as", FEN)
     run("status", open_ref, "--as", MASA)
     run("status", open_ref, "--as", FEN)
-    run("history", case_a)
+    run("history", case_a, "--as", MASA)
     run("instances")
     return open_ref
+
+
+def deliver_and_audit() -> None:
+    section("5. Zamanlayıcılar, giden kutusu, denetim zinciri")
+    run("timers")
+    run("tick")  # in-app notices are delivered; e-mail waits for an SMTP server (retried)
+    run("outbox")
+    run("notifications", "--as", FEN)
+    run("audit", "verify", "--all")
+    run("audit", "replay", "--all")
 
 
 def main() -> None:
@@ -308,12 +318,15 @@ def main() -> None:
     basin_yayin()
     idari_isler()
     open_ref = look_around(case_a)
+    deliver_and_audit()
     print("\nDemo bitti. Şunları deneyin:")
     print(f"  .venv/bin/flowengine tasks --as {FEN}")
     print(f"  .venv/bin/flowengine status {open_ref} --as {MASA}")
     print(f"  .venv/bin/flowengine fire {open_ref} cevap_ver --as {FEN} --set 'mudurluk_cevabi=…'")
-    print(f"  .venv/bin/flowengine history {case_a}")
+    print(f"  .venv/bin/flowengine history {case_a} --as {MASA}")
     print("  .venv/bin/flowengine instances --flow sosyal_medya")
+    print(f"  .venv/bin/flowengine personal-data export {case_a} --as {MASA}")
+    print("  .venv/bin/flowengine audit checkpoint -o heads.json")
     print("  .venv/bin/flowengine show basin_yayin")
     print("  .venv/bin/flowengine graph idari_isler --format mermaid")
 

@@ -14,6 +14,7 @@ the store: all of it lands, or none of it. Imports ``runtime``, ``storage``,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -25,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from flowengine import runtime, schema
+from flowengine import audit, privacy, runtime, schema
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
@@ -54,10 +55,9 @@ from flowengine.instance import (
     WorkItem,
 )
 from flowengine.loader import load_text
+from flowengine.privacy import MASK
 from flowengine.storage.sql import SqlStore, Unit
 from flowengine.values import values_from_text
-
-MASK = "***"
 
 
 @dataclass(frozen=True)
@@ -320,9 +320,10 @@ class Engine:
             updated_by=actor,
             parent_id=parent[0] if parent else None,
             parent_state=parent[1] if parent else None,
+            audit_salt=audit.new_salt(),
         )
         result = runtime.start(definition, blank, actor, now, self.timezone)
-        return self._save(unit, result, previous=None)
+        return self._save(unit, result, None, definition)
 
     def fire(
         self,
@@ -372,26 +373,35 @@ class Engine:
                 )
             except PermissionDenied as exc:
                 raise _refusal(exc, instance.id, instance.flow, actor, event) from None
-            return self._save(unit, result, previous=instance)
+            return self._save(unit, result, instance, definition)
 
         request = _request_hash("fire", ref, payload, texts, actor, event, comment, state)
         return self._command(idempotency_key, request, run)
 
-    def _save(self, unit: Unit, result: runtime.StepResult, previous: Instance | None) -> Instance:
+    def _save(
+        self,
+        unit: Unit,
+        result: runtime.StepResult,
+        previous: Instance | None,
+        definition: FlowDefinition,
+    ) -> Instance:
         """Write a step's instance, history, work, effects and children; return it as saved."""
         instance = result.instance
         now = self.clock()
-        row_version = result.history[-1].seq if result.history else instance.row_version
+        sealed = audit.seal(
+            result.history, instance.history_head, instance.audit_salt, definition.personal_fields
+        )
         instance = instance.evolve(
-            row_version=row_version,
+            row_version=result.history[-1].seq if result.history else instance.row_version,
             updated_at=now,
             updated_by=result.history[-1].actor if result.history else instance.updated_by,
+            history_head=sealed[-1].hash if sealed else instance.history_head,
         )
         if previous is None:
             unit.insert_instance(instance)
         else:
             unit.update_instance(instance, previous.row_version)
-        unit.insert_history(result.history)
+        unit.insert_history(sealed)
         unit.close_work(instance.id, result.closed, instance.updated_by, now)
         unit.open_work(result.opened)
         if instance.status == "completed":
@@ -427,7 +437,20 @@ class Engine:
             self.clock(),
             self.timezone,
         )
-        self._save(unit, result, previous=parent)
+        self._save(unit, result, parent, definition)
+
+    def audit_refusal(self, ref: str, actor: str, action: str, reason: str) -> None:
+        """Record a refused action on ``ref`` (after its own transaction rolled back)."""
+        with self.store.unit() as unit:
+            instance = unit.load_instance(ref)
+            unit.record_refusal(
+                instance.id if instance else None,
+                instance.flow if instance else None,
+                actor,
+                action,
+                reason,
+                self.clock(),
+            )
 
     def _record_refusal(self, exc: PermissionDenied) -> None:
         """Audit a refusal in its own transaction, after the command's own rolled back."""
@@ -470,12 +493,34 @@ class Engine:
             raise UnknownInstance(ref)
         return instance
 
-    def history(self, ref: str) -> list[HistoryEntry]:
-        with self.store.unit(writes=False) as unit:
-            instance = unit.load_instance(ref)
-            if instance is None:
-                raise UnknownInstance(ref)
-            return unit.history(instance.id)
+    def history(self, ref: str, viewer: str | None = None) -> list[HistoryEntry]:
+        """The timeline; for a ``viewer``, checked and with personal values masked.
+
+        Without a viewer (trusted Python code embedding the engine) it is complete.
+        """
+        if viewer is None:
+            with self.store.unit(writes=False) as unit:
+                instance = unit.load_instance(ref)
+                if instance is None:
+                    raise UnknownInstance(ref)
+                return unit.history(instance.id)
+        try:
+            with self.store.unit(writes=False) as unit:
+                instance, definition, person = self._viewable(unit, ref, viewer)
+                entries = unit.history(instance.id)
+        except PermissionDenied as exc:
+            self._record_refusal(exc)
+            raise
+        if privacy.entitled(definition, person):
+            return entries
+        hidden = definition.personal_fields
+        return [
+            dataclasses.replace(
+                e,
+                changes={k: ([MASK, MASK] if k in hidden else v) for k, v in e.changes.items()},
+            )
+            for e in entries
+        ]
 
     def tasks(self, actor: str) -> list[WorkItem]:
         """The open work ``actor``'s roles entitle them to, soonest due first."""
@@ -512,17 +557,37 @@ class Engine:
         pairs = runtime.allowed_events(definition, instance, person, self.clock())
         return list(dict.fromkeys(e for _, e in pairs))
 
-    def view(self, ref: str, viewer: str | None) -> InstanceView:
+    def _viewable(
+        self, unit: Unit, ref: str, viewer: str
+    ) -> tuple[Instance, FlowDefinition, Person]:
+        """Load ``ref`` for ``viewer`` or raise PermissionDenied (audited)."""
+        instance = unit.load_instance(ref)
+        if instance is None:
+            raise UnknownInstance(ref)
+        person = self._person(unit, viewer)
+        definition = self.definition(instance.flow, instance.version, unit)
+        if not privacy.may_view(definition, person, unit.assignees(instance.id)):
+            raise _refusal(
+                PermissionDenied(
+                    f"{viewer} may not see {instance.reference}: none of their roles "
+                    f"({', '.join(str(g) for g in person.roles) or 'none'}) has a part in it"
+                ),
+                instance.id,
+                instance.flow,
+                viewer,
+                "view",
+            )
+        return instance, definition, person
+
+    def view(self, ref: str, viewer: str) -> InstanceView:
         """The instance as ``viewer`` may see it (personal fields masked unless entitled)."""
-        with self.store.unit(writes=False) as unit:
-            instance = unit.load_instance(ref)
-            if instance is None:
-                raise UnknownInstance(ref)
-            person = self._person(unit, viewer) if viewer else None
-            definition = self.definition(instance.flow, instance.version, unit)
-        entitled = person is not None and any(person.holds(r) for r in definition.personal_access)
-        masked = () if entitled else tuple(sorted(definition.personal_fields & set(instance.data)))
-        data = {k: (MASK if k in masked and v is not None else v) for k, v in instance.data.items()}
+        try:
+            with self.store.unit(writes=False) as unit:
+                instance, definition, person = self._viewable(unit, ref, viewer)
+        except PermissionDenied as exc:
+            self._record_refusal(exc)
+            raise
+        data, masked = privacy.mask(definition, instance.data, privacy.entitled(definition, person))
         events = (
             tuple(
                 dict.fromkeys(
@@ -583,7 +648,7 @@ class Engine:
             definition = self.definition(instance.flow, instance.version, unit)
             result = runtime.fire_timer(definition, instance, timer, now, self.timezone)
             unit.close_timer(timer.id, "fired", now, worker)
-            self._save(unit, result, previous=instance)
+            self._save(unit, result, instance, definition)
         return True
 
     def timers(

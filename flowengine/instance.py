@@ -34,6 +34,8 @@ class Instance:
     due_at: datetime | None = None
     parent_id: str | None = None
     parent_state: str | None = None
+    audit_salt: str | None = field(default=None, repr=False)
+    history_head: str | None = field(default=None, repr=False)
 
     def evolve(self, **changes: Any) -> Instance:
         return dataclasses.replace(self, **changes)

@@ -25,7 +25,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from flowengine import schema
+from flowengine import privacy, schema
 from flowengine.definition import FlowDefinition, StateDef, field_defaults
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.errors import (
@@ -307,7 +307,11 @@ class Step:
 
     def effects(self, state: StateDef, effects: list[schema.EffectDoc]) -> None:
         for effect in effects:
-            kind, payload = render_effect(effect, self.instance.data)
+            roles = effect.notify.roles if effect.notify else []
+            kind = effect.kind
+            show = privacy.effect_may_carry_personal(self.definition, kind, roles)
+            data, _ = privacy.mask(self.definition, self.instance.data, show)
+            kind, payload = render_effect(effect, data)
             if kind == "notify":
                 payload["directorate"] = self.scope_of(state)
             self.result.effects.append(Effect(self.instance.id, kind, payload, state.name))

@@ -84,7 +84,8 @@ def when(moment: datetime | None) -> str:
 def instance_json(instance: Instance) -> dict[str, Any]:
     """An instance for ``--json`` output, without its data (``status`` adds it, masked)."""
     values = instance.as_dict()
-    del values["data"]
+    for private in ("data", "audit_salt"):
+        del values[private]
     return values
 
 
@@ -286,8 +287,8 @@ def instances(
 def status(
     ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
     viewer: Annotated[
-        str | None, typer.Option("--as", help="Viewer (personal data shown only if entitled).")
-    ] = None,
+        str, typer.Option("--as", help="Viewer (personal data shown only if entitled).")
+    ],
     as_json: AsJson = False,
 ) -> None:
     """An instance's state, data (personal fields masked) and the events you may fire."""
@@ -319,24 +320,21 @@ def status(
     for key, value in view.data.items():
         table.add_row(key, "" if value is None else str(value))
     console.print(table)
-    if viewer:
-        events = ", ".join(view.allowed_events) or "yok"
-        console.print(f"{viewer} şimdi şunları yapabilir: {events}")
+    events = ", ".join(view.allowed_events) or "yok"
+    console.print(f"{viewer} şimdi şunları yapabilir: {events}")
 
 
 @app.command()
 def history(
     ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    viewer: Annotated[
+        str, typer.Option("--as", help="Viewer (personal data shown only if entitled).")
+    ],
     as_json: AsJson = False,
 ) -> None:
-    """The timeline of an instance."""
+    """The timeline of an instance (personal values masked unless entitled)."""
     with open_engine() as engine:
-        view = engine.view(ref, None)
-        entries = engine.history(ref)
-    masked = set(view.masked)
-
-    def shown(changes: dict[str, Any]) -> dict[str, Any]:
-        return {k: (["***", "***"] if k in masked else v) for k, v in changes.items()}
+        entries = engine.history(ref, viewer)
 
     if as_json:
         echo_json(
@@ -348,7 +346,7 @@ def history(
                     "to": h.to_state,
                     "actor": h.actor,
                     "at": h.at.isoformat(),
-                    "changes": shown(h.changes),
+                    "changes": h.changes,
                     "comment": h.comment,
                 }
                 for h in entries
@@ -358,7 +356,7 @@ def history(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{view.instance.reference} — geçmiş")
+    table = Table(title=f"{ref} — geçmiş")
     for column in ("#", "zaman", "olay", "geçiş", "kişi", "açıklama"):
         table.add_column(column)
     for h in entries:

@@ -39,6 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
+from flowengine.audit import SealedEntry, StoredRow
 from flowengine.errors import ConcurrentUpdate, ConfigurationError, StorageError
 from flowengine.instance import (
     HistoryEntry,
@@ -56,7 +57,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 def _describe_url(url: str) -> str:
@@ -148,6 +149,22 @@ def _instance(row: Any) -> Instance:
         due_at=row.due_at,
         parent_id=row.parent_id,
         parent_state=row.parent_state,
+        audit_salt=row.audit_salt,
+        history_head=row.history_head,
+    )
+
+
+def _history_entry(row: Any) -> HistoryEntry:
+    return HistoryEntry(
+        instance_id=row.instance_id,
+        seq=row.seq,
+        event=row.event,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        actor=row.actor,
+        at=row.at,
+        changes=dict(row.changes),
+        comment=row.comment,
     )
 
 
@@ -302,26 +319,103 @@ class Unit:
 
     # -- history, work, outbox ---------------------------------------------------
 
-    def insert_history(self, entries: Sequence[HistoryEntry]) -> None:
-        if not entries:
+    def insert_history(self, sealed: Sequence[SealedEntry]) -> None:
+        if not sealed:
             return
         self.connection.execute(
             t.history.insert(),
             [
                 {
-                    "instance_id": e.instance_id,
-                    "seq": e.seq,
-                    "event": e.event,
-                    "from_state": e.from_state,
-                    "to_state": e.to_state,
-                    "actor": e.actor,
-                    "at": e.at,
-                    "changes": e.changes,
-                    "comment": e.comment,
+                    "instance_id": s.entry.instance_id,
+                    "seq": s.entry.seq,
+                    "event": s.entry.event,
+                    "from_state": s.entry.from_state,
+                    "to_state": s.entry.to_state,
+                    "actor": s.entry.actor,
+                    "at": s.entry.at,
+                    "changes": s.entry.changes,
+                    "comment": s.entry.comment,
+                    "digests": s.digests,
+                    "prev_hash": s.prev_hash,
+                    "hash": s.hash,
                 }
-                for e in entries
+                for s in sealed
             ],
         )
+
+    def audit_rows(self, instance_id: str) -> list[StoredRow | None]:
+        """The history as stored, with digests and hashes (None for an unsealed row)."""
+        rows = self.connection.execute(
+            select(t.history)
+            .where(t.history.c.instance_id == instance_id)
+            .order_by(t.history.c.seq)
+        )
+        return [
+            StoredRow(_history_entry(r), dict(r.digests), r.prev_hash, r.hash)
+            if r.hash is not None
+            else None
+            for r in rows
+        ]
+
+    def rewrite_history_values(self, instance_id: str, seq: int, changes: dict[str, Any]) -> None:
+        """Replace one row's change values (KVKK erasure only; digests and hashes stay)."""
+        self.connection.execute(
+            update(t.history)
+            .where(t.history.c.instance_id == instance_id, t.history.c.seq == seq)
+            .values(changes=changes)
+        )
+
+    def scrub_texts(self, instance_id: str, secrets: Sequence[str]) -> None:
+        """Replace ``secrets`` in the instance's outbox payloads and notices by ``***``."""
+        words = [s for s in secrets if s]
+        if not words:
+            return
+
+        def scrub(value: Any) -> Any:
+            if isinstance(value, str):
+                for word in words:
+                    value = value.replace(word, "***")
+                return value
+            if isinstance(value, list):
+                return [scrub(v) for v in value]
+            if isinstance(value, dict):
+                return {k: scrub(v) for k, v in value.items()}
+            return value
+
+        outbox_rows = self.connection.execute(
+            select(t.outbox.c.id, t.outbox.c.payload).where(t.outbox.c.instance_id == instance_id)
+        ).all()
+        for row in outbox_rows:
+            cleaned = scrub(row.payload)
+            if cleaned != row.payload:
+                self.connection.execute(
+                    update(t.outbox).where(t.outbox.c.id == row.id).values(payload=cleaned)
+                )
+        notice_rows = self.connection.execute(
+            select(t.notifications.c.id, t.notifications.c.message).where(
+                t.notifications.c.instance_id == instance_id
+            )
+        ).all()
+        for row in notice_rows:
+            cleaned = scrub(row.message)
+            if cleaned != row.message:
+                self.connection.execute(
+                    update(t.notifications)
+                    .where(t.notifications.c.id == row.id)
+                    .values(message=cleaned)
+                )
+
+    def instance_ids(
+        self, *, ended_before: datetime | None = None, flow: str | None = None
+    ) -> list[str]:
+        query = select(t.instances.c.id).order_by(t.instances.c.created_at)
+        if flow:
+            query = query.where(t.instances.c.flow == flow)
+        if ended_before is not None:
+            query = query.where(
+                t.instances.c.status == "completed", t.instances.c.updated_at < ended_before
+            )
+        return list(self.connection.execute(query).scalars())
 
     def history(self, instance_id: str) -> list[HistoryEntry]:
         rows = self.connection.execute(
@@ -329,20 +423,7 @@ class Unit:
             .where(t.history.c.instance_id == instance_id)
             .order_by(t.history.c.seq)
         )
-        return [
-            HistoryEntry(
-                instance_id=r.instance_id,
-                seq=r.seq,
-                event=r.event,
-                from_state=r.from_state,
-                to_state=r.to_state,
-                actor=r.actor,
-                at=r.at,
-                changes=dict(r.changes),
-                comment=r.comment,
-            )
-            for r in rows
-        ]
+        return [_history_entry(r) for r in rows]
 
     def open_work(self, items: Sequence[WorkItem]) -> None:
         if not items:
@@ -377,6 +458,15 @@ class Unit:
             )
             .values(closed_at=now, closed_by=actor)
         )
+
+    def assignees(self, instance_id: str) -> set[str]:
+        """Every directorate or person the instance's work was ever assigned to."""
+        rows = self.connection.execute(
+            select(t.work_items.c.assignee)
+            .where(t.work_items.c.instance_id == instance_id, t.work_items.c.assignee.is_not(None))
+            .distinct()
+        )
+        return set(rows.scalars())
 
     def open_work_for(self, grants: Sequence[RoleGrant], person_id: str) -> list[WorkItem]:
         """Open work items any of ``grants`` entitles to (scoped roles see their own)."""

@@ -86,6 +86,8 @@ instances = Table(
     Column("due_at", UTCDateTime()),
     Column("parent_id", String(36), ForeignKey("instances.id")),
     Column("parent_state", String(300)),
+    Column("audit_salt", String(32)),  # keys personal digests; dropped on erasure
+    Column("history_head", String(64)),  # hash of the newest history row
 )
 Index("ix_instances_flow_status", instances.c.flow, instances.c.status)
 Index("ix_instances_due", instances.c.due_at, postgresql_where=text("status = 'active'"))
@@ -104,6 +106,9 @@ history = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("changes", JSON, nullable=False),
     Column("comment", Text),
+    Column("digests", JSON),  # audit.py: the changes' digests, kept through erasure
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
     UniqueConstraint("instance_id", "seq", name="uq_history_instance_seq"),
 )
 

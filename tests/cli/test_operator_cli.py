@@ -21,7 +21,7 @@ def test_start_prints_the_reference_and_status_masks_for_the_directorate(desk: s
     masked = ok(desk, "status", ref, "--as", "mehmet")
     assert "Zeynep Kaya" not in masked and "***" in masked
     assert ref in ok(desk, "tasks", "--as", "mehmet")
-    assert "havale_et" in ok(desk, "history", ref)
+    assert "havale_et" in ok(desk, "history", ref, "--as", "ayse")
 
 
 @pytest.mark.parametrize(
@@ -42,13 +42,13 @@ def test_bad_commands_give_one_line_and_change_nothing(
 ) -> None:
     """Each bad command: exit 1, one `error:` line, no traceback, database unchanged."""
     ref = ok(desk, "start", "bizim_masa", "--as", "ayse", *LAMBA)
-    before = ok(desk, "history", ref, "--json")
+    before = ok(desk, "history", ref, "--as", "ayse", "--json")
     result = cli(desk, *[a.replace("{ref}", ref) for a in args])
     assert result.returncode == 1
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert "Traceback" not in result.stderr + result.stdout
-    assert ok(desk, "history", ref, "--json") == before
+    assert ok(desk, "history", ref, "--as", "ayse", "--json") == before
 
 
 def test_set_values_are_read_by_the_field_type(desk: str) -> None:
@@ -94,5 +94,5 @@ def test_two_processes_on_one_instance_exactly_one_wins(desk: str) -> None:
     assert "was changed by ayse" in loser and "reload it and retry" in loser
     import json
 
-    history = json.loads(ok(desk, "history", ref, "--json"))
+    history = json.loads(ok(desk, "history", ref, "--as", "ayse", "--json"))
     assert [h["seq"] for h in history] == [1, 2]

@@ -108,11 +108,13 @@ def http_500() -> Iterator[str]:
 def test_webhook_answering_500_is_retried_then_dead_lettered_and_can_be_retried(
     db_url: str, http_500: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Three 500s: dead, with the error kept; `retry` queues it again; signed each time."""
+    """Three 500s: dead, with the error kept; `retry` queues it again; signed, no personal data."""
     monkeypatch.setenv("FLOWENGINE_WEBHOOK_SECRET", "gizli")
     engine = Engine.open(db_url, TEST_FLOWS, upgrade=True)
     engine.add_person("masa1", "Masa", ["masa"])
-    case = engine.start("duyuru", {"hedef_url": http_500, "metin": "Su kesintisi 14:00"}, "masa1")
+    case = engine.start(
+        "duyuru", {"hedef_url": http_500, "metin": "Su kesintisi 14:00", "ad": "Ayla Tan"}, "masa1"
+    )
     engine.fire(case.reference, "onayla", "masa1")
     worker = Worker(
         engine,
@@ -124,7 +126,7 @@ def test_webhook_answering_500_is_retried_then_dead_lettered_and_can_be_retried(
     [item] = engine.outbox(case.reference)
     assert (item.status, item.attempts, item.last_error) == ("dead", 3, "webhook answered HTTP 500")
     body, headers = Always500.seen[0]
-    assert body.decode() == "Su kesintisi 14:00"
+    assert body.decode() == "Su kesintisi 14:00 (***)", "personal data left the building"
     expected = hmac.new(b"gizli", body, hashlib.sha256).hexdigest()
     assert headers["X-Flowengine-Signature"] == f"sha256={expected}"
     assert {h["Idempotency-Key"] for _, h in Always500.seen} == {item.idempotency_key}

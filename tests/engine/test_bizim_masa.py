@@ -100,6 +100,7 @@ def test_idempotency_key_returns_the_first_result(engine: Engine) -> None:
 def test_personal_fields_are_masked_for_other_roles(engine: Engine) -> None:
     """The directorate sees the subject but not the citizen's name or phone."""
     case = engine.start("bizim_masa", LAMBA, actor="ayse")
+    engine.fire(case.reference, "havale_et", "ayse", data={"mudurluk": "fen_isleri"})
     assert engine.view(case.reference, "ayse").data["ad_soyad"] == "Zeynep Kaya"
     seen = engine.view(case.reference, "mehmet")
     assert seen.data["ad_soyad"] == "***" and seen.data["telefon"] == "***"

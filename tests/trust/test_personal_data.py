@@ -1,0 +1,82 @@
+"""KVKK: masking, scoped viewing, erasure that keeps the chain, export, retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flowengine import trust
+from flowengine.audit import ERASED
+from flowengine.engine import Engine
+from flowengine.errors import PermissionDenied
+from tests.conftest import FLOWS
+from tests.engine.helpers import LAMBA, add_people
+
+
+def referred(engine: Engine) -> str:
+    case = engine.start("bizim_masa", {**LAMBA, "tc_kimlik_no": "12345678950"}, actor="ayse")
+    engine.fire(case.reference, "havale_et", "ayse", data={"mudurluk": "fen_isleri"})
+    return case.reference
+
+
+def test_another_directorate_may_not_even_look(engine: Engine) -> None:
+    """Zabıta's officer cannot see a Fen İşleri case; the attempt is audited."""
+    ref = referred(engine)
+    assert engine.view(ref, "mehmet").instance.reference == ref
+    with pytest.raises(PermissionDenied, match="zabita_ali may not see"):
+        engine.view(ref, "zabita_ali")
+    with pytest.raises(PermissionDenied):
+        engine.history(ref, "zabita_ali")
+    assert [r["action"] for r in engine.refusals(ref)] == ["view", "view"]
+
+
+def test_history_masks_personal_changes_for_the_directorate(engine: Engine) -> None:
+    """The directorate's timeline shows that the name was given, not the name."""
+    ref = referred(engine)
+    first = engine.history(ref, "mehmet")[0]
+    assert first.changes["ad_soyad"] == ["***", "***"]
+    assert engine.history(ref, "ayse")[0].changes["ad_soyad"] == [None, "Zeynep Kaya"]
+
+
+def test_erasure_blanks_every_copy_and_the_chain_still_verifies(engine: Engine) -> None:
+    """After erasure: no personal value in data or history, chain and replay sound."""
+    ref = referred(engine)
+    exported = trust.export(engine, ref, "ayse")
+    assert exported["personal_data"]["tc_kimlik_no"] == "12345678950"
+    with pytest.raises(PermissionDenied, match="may not erase"):
+        trust.erase(engine, ref, "mehmet", "deneme")
+    erased = trust.erase(engine, ref, "ayse", "Başvuru sahibinin talebi (KVKK m.11)")
+    assert erased == ["ad_soyad", "tc_kimlik_no", "telefon"]
+    instance = engine.get(ref)
+    assert instance.data["ad_soyad"] == ERASED and instance.data["konu"] == LAMBA["konu"]
+    everything = repr([h.changes for h in engine.history(ref)]) + repr(instance.data)
+    for secret in ("Zeynep Kaya", "12345678950", "0532 000 00 00"):
+        assert secret not in everything
+    assert [f.problem for f in trust.verify(engine, ref)] == [None]
+    assert [f.problem for f in trust.replay(engine, ref)] == [None]
+    last = engine.history(ref)[-1]
+    assert (last.event, last.actor) == ("personal_data_erased", "ayse")
+    assert "KVKK m.11" in (last.comment or "")
+    engine.fire(ref, "cevap_ver", "mehmet", data={"mudurluk_cevabi": "Onarıldı."})
+    assert [f.problem for f in trust.verify(engine, ref)] == [None], "chain broke after erasure"
+
+
+def test_retention_purges_only_cases_ended_long_enough_ago(db_url: str) -> None:
+    """bizim_masa keeps personal data 2 years after the end; then purge erases it."""
+    now = [datetime(2026, 1, 5, 9, 0, tzinfo=UTC)]
+    engine = Engine.open(db_url, FLOWS, upgrade=True, clock=lambda: now[0])
+    add_people(engine)
+    old = engine.start("bizim_masa", LAMBA, actor="ayse")
+    engine.fire(old.reference, "kurum_disi", "ayse")
+    engine.fire(old.reference, "yonlendirildi", "ayse", data={"vatandasa_cevap": "BASKİ'ye."})
+    recent_open = engine.start("bizim_masa", LAMBA, actor="ayse")
+    now[0] += timedelta(days=365)
+    assert trust.purge(engine) == []
+    now[0] += timedelta(days=366)
+    purged = trust.purge(engine)
+    assert [(f.reference, f.problem) for f in purged] == [(old.reference, "ad_soyad, telefon")]
+    assert engine.get(recent_open.reference).data["ad_soyad"] == "Zeynep Kaya"
+    assert trust.purge(engine) == [], "purge erased twice"
+    assert [f.problem for f in trust.verify(engine)] == [None, None]
+    engine.close()
