@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from flowengine import audit, privacy, runtime, schema
+from flowengine import audit, faults, privacy, runtime, schema
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
@@ -283,7 +283,9 @@ class Engine:
                     unit.remember_idempotent(
                         key, request, saved.id, saved.row_version, self.clock()
                     )
-                return self._reload(unit, saved.id)
+                answer = self._reload(unit, saved.id)
+            faults.point("after_commit")
+            return answer
         except PermissionDenied as exc:
             self._record_refusal(exc)
             raise
@@ -401,7 +403,9 @@ class Engine:
             unit.insert_instance(instance)
         else:
             unit.update_instance(instance, previous.row_version)
+        faults.point("after_instance_write")
         unit.insert_history(sealed)
+        faults.point("after_history_insert")
         unit.close_work(instance.id, result.closed, instance.updated_by, now)
         unit.open_work(result.opened)
         if instance.status == "completed":

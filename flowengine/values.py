@@ -17,6 +17,10 @@ from flowengine.errors import InvalidData
 from flowengine.loader import YamlLoadError, load_text
 
 TEXT_TYPES = ("string", "text", "file", "enum", "date", "datetime")
+# A value longer than this needs an explicit max_length: nobody types a novel in a form.
+MAX_TEXT_LENGTH = 100_000
+# Tab, newline and carriage return are text; other C0 controls and DEL are not.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"true", "evet", "yes"}
 _FALSE = {"false", "hayır", "hayir", "no"}
 
@@ -26,11 +30,13 @@ def value_problem(spec: schema.FieldDoc, value: Any) -> str | None:
     kind = spec.type
     if value is None:
         return None
+    if isinstance(value, str):
+        problem = _text_problem(value, spec.max_length or MAX_TEXT_LENGTH)
+        if problem:
+            return problem
     if kind in ("string", "text", "file"):
         if not isinstance(value, str):
             return f"must be text, got {type(value).__name__}"
-        if spec.max_length is not None and len(value) > spec.max_length:
-            return f"is {len(value)} characters, over the limit of {spec.max_length}"
         if spec.pattern is not None and not _matches(spec.pattern, value):
             return f"does not match the pattern {spec.pattern}"
         return None
@@ -70,6 +76,15 @@ def value_problem(spec: schema.FieldDoc, value: Any) -> str | None:
         return f"must be at least {spec.min}"
     if spec.max is not None and value > spec.max:
         return f"must be at most {spec.max}"
+    return None
+
+
+def _text_problem(value: str, limit: int) -> str | None:
+    if len(value) > limit:
+        return f"is {len(value):,} characters, over the limit of {limit:,}"
+    bad = _CONTROL.search(value)
+    if bad:
+        return f"contains the control character U+{ord(bad.group()):04X}; remove it"
     return None
 
 

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flowengine import faults
 from flowengine.config import DeliverySettings
 from flowengine.connectors import Connector, DeliveryError, build_connectors
 from flowengine.engine import Engine
@@ -108,6 +109,7 @@ class Worker:
             if connector is None:
                 raise DeliveryError(f"no connector for effect kind '{item.kind}'")
             connector.deliver(item)
+            faults.point("during_delivery")
         except DeliveryError as exc:
             error = str(exc)
         except Exception as exc:  # a third-party connector's own failure: record, retry

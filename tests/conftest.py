@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from flowengine.engine import Engine
+
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
 POSTGRES_URL = os.environ.get("FLOWENGINE_TEST_POSTGRES_URL")
@@ -74,3 +76,34 @@ def postgres_url(postgres_database: str) -> str:
     """An empty PostgreSQL database, for tests only PostgreSQL can answer (SKIP LOCKED)."""
     _truncate(postgres_database)
     return postgres_database
+
+
+@pytest.fixture
+def desk(db_url: str) -> str:
+    """A database (migrated through the CLI) with the desk clerk and a Fen İşleri officer."""
+    from tests.cli.helpers import ok
+
+    ok(db_url, "db", "upgrade")
+    ok(db_url, "people", "add", "ayse", "--name", "Ayşe Yılmaz", "--role", "bizim_masa")
+    ok(
+        db_url,
+        "people",
+        "add",
+        "mehmet",
+        "--name",
+        "Mehmet",
+        "--role",
+        "ilgili_mudurluk:fen_isleri",
+    )
+    return db_url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine over the repository's flows, with the people of the charts."""
+    from tests.engine.helpers import add_people
+
+    flowengine = Engine.open(db_url, FLOWS, upgrade=True)
+    add_people(flowengine)
+    yield flowengine
+    flowengine.close()

@@ -16,6 +16,7 @@ guard against a stale ``expected_version``.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +54,8 @@ from flowengine.instance import (
 )
 from flowengine.storage import tables as t
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a writer waits for SQLite's lock before giving up with a clear error.
+SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS", "10000"))
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
@@ -79,7 +81,9 @@ def create_db_engine(url: str) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).expanduser().resolve().parent
+            # file:/path/db?mode=ro URIs (uri=true) name the file after "file:"
+            name = parsed.database.removeprefix("file:").split("?", 1)[0]
+            folder = Path(name).expanduser().resolve().parent
             if not folder.is_dir():
                 raise ConfigurationError(f"folder {folder} of the SQLite database does not exist")
         engine = create_engine(
@@ -117,7 +121,17 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
     if "locked" in lowered or "busy" in lowered:
         return StorageError(
             f"the database {_describe_url(url)} stayed locked by another process for "
-            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was changed, retry"
+            f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s; nothing was changed, retry"
+        )
+    if "full" in lowered:
+        return StorageError(
+            f"the database {_describe_url(url)} is full (disk or size limit); "
+            "nothing was changed; free space and retry"
+        )
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return StorageError(
+            f"the database file {_describe_url(url)} is damaged ({text}); "
+            "nothing was changed; restore it from a backup"
         )
     if "readonly" in lowered or "read-only" in lowered:
         return StorageError(
