@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from flowengine import trust
+from flowengine.engine import Engine
 from tests.cli.helpers import LAMBA, ok
 from tests.conftest import FLOWS, ROOT
 
@@ -51,17 +53,19 @@ def test_racing_processes_lose_no_update(desk: str, processes: int) -> None:
         out, err = runner.communicate(timeout=300)
         assert runner.returncode == 0, err
         wins += int(out.strip())
-    for ref in refs:
-        status = json.loads(ok(desk, "status", ref, "--as", "ayse", "--json"))
-        history = json.loads(ok(desk, "history", ref, "--as", "ayse", "--json"))
-        assert status["row_version"] == len(history)
-        assert [h["seq"] for h in history] == list(range(1, len(history) + 1))
-    total_moves = sum(
-        len(json.loads(ok(desk, "history", r, "--as", "ayse", "--json"))) - 1 for r in refs
-    )
-    assert wins == total_moves, "a process believed it won a step that is not in the history"
-    ok(desk, "audit", "verify", "--all")
-    ok(desk, "audit", "replay", "--all")
+    engine = Engine.open(desk, FLOWS)
+    try:
+        total_moves = 0
+        for ref in refs:
+            history = engine.history(ref)
+            assert engine.get(ref).row_version == len(history)
+            assert [h.seq for h in history] == list(range(1, len(history) + 1))
+            total_moves += len(history) - 1
+        assert wins == total_moves, "a process believed it won a step not in the history"
+        assert {f.problem for f in trust.verify(engine)} == {None}
+        assert {f.problem for f in trust.replay(engine)} == {None}
+    finally:
+        engine.close()
 
 
 def test_one_idempotency_key_sent_at_once_starts_one_case(desk: str) -> None:
