@@ -170,7 +170,23 @@ class Engine:
         self._versions[(flow, version)] = compiled
         return compiled
 
-    def _deploy(self, unit: Unit, definition: FlowDefinition) -> None:
+    def deploy(self, flows: Sequence[str] | None = None) -> list[tuple[str, int, bool]]:
+        """Store the current version of each flow (all when None): (flow, version, new?).
+
+        Running instances stay on the version they started on; new ones start on the
+        newest deployed version. A changed file whose version is already deployed is
+        refused: raise its ``version``.
+        """
+        chosen = sorted(flows) if flows is not None else sorted(self.current)
+        done = []
+        with self.store.unit() as unit:
+            for flow in chosen:
+                definition = self.definition(flow)
+                done.append((flow, definition.version, self._deploy(unit, definition)))
+        return done
+
+    def _deploy(self, unit: Unit, definition: FlowDefinition) -> bool:
+        """Store ``definition`` unless that version is there; True when it was stored."""
         stored = unit.flow_version(definition.flow, definition.version)
         if stored is None:
             unit.put_flow_version(
@@ -180,12 +196,22 @@ class Engine:
                 definition.source,
                 self.clock(),
             )
-        elif stored[0] != definition.content_hash:
+            return True
+        if stored[0] != definition.content_hash:
             raise ConfigurationError(
                 f"flows/{definition.flow}.yaml changed but its version is still "
                 f"{definition.version}, which is already deployed; raise 'version' to "
                 f"{definition.version + 1}"
             )
+        return False
+
+    def newest(self, unit: Unit, flow: str) -> FlowDefinition:
+        """The definition new instances of ``flow`` start on: the newest deployed or the file."""
+        current = self.definition(flow)
+        latest = unit.latest_version(flow)
+        if latest is not None and latest > current.version:
+            return self.definition(flow, latest, unit)
+        return current
 
     # -- people -----------------------------------------------------------------
 
@@ -243,10 +269,11 @@ class Engine:
         ``text_data`` holds values typed as text (a command line, a form); each is
         read by its field's type, so digits stay text in a text field.
         """
-        definition = self.definition(flow)
-        data = {**data, **values_from_text(definition.fields, text_data or {})}
+        fields = self.definition(flow).fields
+        data = {**data, **values_from_text(fields, text_data or {})}
 
         def run(unit: Unit) -> Instance:
+            definition = self.newest(unit, flow)
             person = self._person(unit, actor)
             if not any(person.holds(role) for role in definition.starters):
                 raise _refusal(
@@ -380,6 +407,16 @@ class Engine:
         request = _request_hash("fire", ref, payload, texts, actor, event, comment, state)
         return self._command(idempotency_key, request, run)
 
+    def save_step(
+        self,
+        unit: Unit,
+        result: runtime.StepResult,
+        previous: Instance | None,
+        definition: FlowDefinition,
+    ) -> Instance:
+        """Persist a step computed outside the engine's own commands (e.g. a migration)."""
+        return self._save(unit, result, previous, definition)
+
     def _save(
         self,
         unit: Unit,
@@ -415,7 +452,7 @@ class Engine:
             unit.schedule_timers(result.timers, now)
         unit.insert_effects(result.effects, now)
         for spawn in result.spawns:
-            child_def = self.definition(spawn.flow)
+            child_def = self.newest(unit, spawn.flow)
             self._deploy(unit, child_def)
             self._start_in(
                 unit,

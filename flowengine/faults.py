@@ -16,6 +16,7 @@ POINTS = (
     "after_history_insert",  # instance and history written, the transaction not committed
     "after_commit",  # committed, the command's answer not yet printed
     "during_delivery",  # an effect handed to its connector, not yet marked delivered
+    "after_one_migration",  # one instance migrated and committed, the others not yet
 )
 
 _CRASH_AT = os.environ.get("FLOWENGINE_CRASH_AT")

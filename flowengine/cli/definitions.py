@@ -39,11 +39,22 @@ def validate(
         ReportFormat, typer.Option("--format", help="text, json, or github annotations.")
     ] = ReportFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Also compare with a database's deployed versions (its URL).",
+        ),
+    ] = None,
 ) -> None:
     """Check flow files; print every error as path:line:col and exit 1 if any."""
     from flowengine.flowset import validate_paths
 
     report = validate_paths(paths or [settings.flows_dir])
+    if against is not None and report.ok:
+        from flowengine.deployment import check_against
+
+        report.issues = sorted(set(report.issues) | set(check_against(report, against)))
     if output_format is ReportFormat.json:
         typer.echo(
             json.dumps(

@@ -243,6 +243,14 @@ class Unit:
             )
         )
 
+    def flow_versions(self, flow: str) -> list[tuple[int, datetime]]:
+        rows = self.connection.execute(
+            select(t.flow_versions.c.version, t.flow_versions.c.deployed_at)
+            .where(t.flow_versions.c.flow == flow)
+            .order_by(t.flow_versions.c.version)
+        )
+        return [(r.version, r.deployed_at) for r in rows]
+
     def latest_version(self, flow: str) -> int | None:
         value = self.connection.execute(
             select(func.max(t.flow_versions.c.version)).where(t.flow_versions.c.flow == flow)
