@@ -75,6 +75,8 @@ def row_hash(prev_hash: str, entry: HistoryEntry, digests: Mapping[str, list[str
         "comment": entry.comment,
         "changes": digests,
     }
+    if entry.acting_for is not None:  # added later: rows without it hash as before
+        body["acting_for"] = entry.acting_for
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(body)).hexdigest()
 
 

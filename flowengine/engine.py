@@ -20,9 +20,10 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
@@ -247,9 +248,50 @@ class Engine:
         with self.store.unit(writes=False) as unit:
             return self._person(unit, person_id)
 
-    @staticmethod
-    def _person(unit: Unit, person_id: str) -> Person:
-        person = unit.person(person_id)
+    def today(self) -> date:
+        """Today in the municipality's time zone (delegations are by local day)."""
+        return self.clock().astimezone(ZoneInfo(self.timezone)).date()
+
+    def delegate(
+        self,
+        from_person: str,
+        to_person: str,
+        role: str,
+        starts_on: date,
+        ends_on: date,
+        reason: str,
+    ) -> None:
+        """Give ``to_person`` ``from_person``'s ``role`` (vekalet) for those days, inclusive."""
+        grant = parse_grant(role)
+        if ends_on < starts_on:
+            raise InvalidData({"until": f"{ends_on} is before {starts_on}"})
+        if not reason.strip():
+            raise InvalidData({"reason": "give the reason for the delegation with --reason"})
+        with self.store.unit() as unit:
+            principal = self._person(unit, from_person)
+            self._person(unit, to_person)
+            if not principal.grant(grant.role, grant.directorate):
+                raise InvalidData({"role": f"{from_person} does not hold {grant} to delegate it"})
+            unit.add_delegation(
+                from_person, to_person, grant, starts_on, ends_on, reason, self.clock()
+            )
+
+    def delegations(self) -> list[dict[str, Any]]:
+        """Delegations in force today or later."""
+        with self.store.unit(writes=False) as unit:
+            return unit.delegations(self.today())
+
+    def role_title(self, role: str) -> str:
+        """The title of a role, from the organisation file or any flow."""
+        if self.organization and role in self.organization.roles:
+            return self.organization.roles[role].title
+        for definition in self.current.values():
+            if role in definition.doc.roles:
+                return definition.doc.roles[role].title
+        return role
+
+    def _person(self, unit: Unit, person_id: str) -> Person:
+        person = unit.person(person_id, self.today())
         if person is None:
             raise UnknownPerson(person_id)
         return person

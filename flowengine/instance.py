@@ -65,6 +65,7 @@ class HistoryEntry:
     at: datetime
     changes: dict[str, Any] = field(default_factory=dict)
     comment: str | None = None
+    acting_for: str | None = None  # the person whose delegated role the actor used
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,11 @@ class RoleGrant:
 
     role: str
     directorate: str | None = None
+    acting_for: str | None = None  # set on a role held by delegation (vekalet)
 
     def __str__(self) -> str:
-        return f"{self.role}:{self.directorate}" if self.directorate else self.role
+        text = f"{self.role}:{self.directorate}" if self.directorate else self.role
+        return f"{text} ({self.acting_for} vekili)" if self.acting_for else text
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,13 @@ class Person:
 
     def holds(self, role: str, directorate: str | None = None) -> bool:
         """True when the person has ``role`` (for ``directorate`` when one is required)."""
-        return any(
-            g.role == role and (directorate is None or g.directorate == directorate)
+        return self.grant(role, directorate) is not None
+
+    def grant(self, role: str, directorate: str | None = None) -> RoleGrant | None:
+        """The grant giving ``role``: the person's own before one held by delegation."""
+        matching = [
+            g
             for g in self.roles
-        )
+            if g.role == role and (directorate is None or g.directorate == directorate)
+        ]
+        return min(matching, key=lambda g: g.acting_for is not None, default=None)

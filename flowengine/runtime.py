@@ -251,6 +251,7 @@ class Step:
         self.child = child
         self.result = StepResult(instance)
         self._seq = instance.row_version
+        self.acting_for: str | None = None
 
     # -- bookkeeping ------------------------------------------------------------
 
@@ -282,6 +283,7 @@ class Step:
                 at=self.now,
                 changes=changes or {},
                 comment=comment,
+                acting_for=self.acting_for if actor is None else None,
             )
         )
 
@@ -463,8 +465,11 @@ def authorize(
     event: schema.EventDoc,
     person: Person,
     variables: dict[str, Any],
-) -> None:
-    """Raise :class:`PermissionDenied` unless ``person`` may fire ``event`` in ``state``."""
+) -> str | None:
+    """Raise :class:`PermissionDenied` unless ``person`` may fire ``event`` in ``state``.
+
+    Returns the person acted for when only a delegated role allowed it, else None.
+    """
     doc = definition.states[state].doc
     assert isinstance(doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
     roles = event.roles or [doc.role]
@@ -472,16 +477,18 @@ def authorize(
     if doc.assignee:
         value = definition.expression(doc.assignee).evaluate(variables)
         scope = None if value is None else str(value)
-    allowed = any(person.holds(role, scope) for role in roles) or (
-        scope is not None and person.id == scope and any(person.holds(r) for r in roles)
+    grants = [g for g in (person.grant(role, scope) for role in roles) if g is not None]
+    if not grants and scope is not None and person.id == scope:
+        grants = [g for g in (person.grant(role) for role in roles) if g is not None]
+    if grants:
+        own = [g for g in grants if g.acting_for is None]
+        return None if own else grants[0].acting_for
+    needed = " or ".join(f"{r}:{scope}" if scope else r for r in roles)
+    raise PermissionDenied(
+        f"{instance.reference}: {person.id} may not fire '{state}' events: "
+        f"it needs the role {needed}; "
+        f"{person.id} holds {', '.join(str(g) for g in person.roles) or 'no roles'}"
     )
-    if not allowed:
-        needed = " or ".join(f"{r}:{scope}" if scope else r for r in roles)
-        raise PermissionDenied(
-            f"{instance.reference}: {person.id} may not fire '{state}' events: "
-            f"it needs the role {needed}; "
-            f"{person.id} holds {', '.join(str(g) for g in person.roles) or 'no roles'}"
-        )
 
 
 def allowed_events(
@@ -527,7 +534,7 @@ def fire(
     state = candidates[0]
     spec = definition.events(state)[event]
     step = Step(definition, instance, person.id, now, timezone)
-    authorize(definition, instance, state, spec, person, step.variables())
+    step.acting_for = authorize(definition, instance, state, spec, person, step.variables())
     check_values(definition, payload, f"{instance.reference} {event}")
     before = dict(instance.data)
     step._set(data={**instance.data, **payload})

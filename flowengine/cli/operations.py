@@ -120,6 +120,44 @@ def people_add(
     typer.echo(f"{person.id}: {person.name} [{', '.join(str(g) for g in person.roles)}]")
 
 
+@people_app.command("delegate")
+def people_delegate(
+    from_person: Annotated[str, typer.Argument(help="Whose role is delegated.")],
+    to_person: Annotated[str, typer.Argument(help="Who acts for them (vekil).")],
+    role: Annotated[str, typer.Option("--role", help="ROLE or ROLE:DIRECTORATE.")],
+    starts: Annotated[str, typer.Option("--from", help="First day, e.g. 2026-12-01.")],
+    ends: Annotated[str, typer.Option("--until", help="Last day (included).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, e.g. yıllık izin.")],
+) -> None:
+    """Let a person act in another's role for a period (vekalet); it ends by itself."""
+    from datetime import date
+
+    try:
+        first, last = date.fromisoformat(starts), date.fromisoformat(ends)
+    except ValueError:
+        raise fail("--from and --until take dates like 2026-12-01") from None
+    with open_engine() as engine:
+        engine.delegate(from_person, to_person, role, first, last, reason)
+        title = engine.role_title(role.partition(":")[0])
+    typer.echo(f"{to_person} acts as {title} V. for {from_person} from {first} to {last}")
+
+
+@people_app.command("delegations")
+def people_delegations(as_json: AsJson = False) -> None:
+    """Delegations in force today or later."""
+    with open_engine() as engine:
+        rows = engine.delegations()
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        scope = f":{row['directorate']}" if row["directorate"] else ""
+        typer.echo(
+            f"{row['to_person']} for {row['from_person']} as {row['role']}{scope}, "
+            f"{row['starts_on']} – {row['ends_on']} ({row['reason']})"
+        )
+
+
 @people_app.command("list")
 def people_list(as_json: AsJson = False) -> None:
     """List people and their roles."""
@@ -348,6 +386,7 @@ def history(
                     "at": h.at.isoformat(),
                     "changes": h.changes,
                     "comment": h.comment,
+                    "acting_for": h.acting_for,
                 }
                 for h in entries
             ]
@@ -361,5 +400,6 @@ def history(
         table.add_column(column)
     for h in entries:
         move = f"{h.from_state or '•'} → {h.to_state or '•'}"
-        table.add_row(str(h.seq), when(h.at), h.event, move, h.actor, h.comment or "")
+        who = f"{h.actor} ({h.acting_for} adına, vekâleten)" if h.acting_for else h.actor
+        table.add_row(str(h.seq), when(h.at), h.event, move, who, h.comment or "")
     Console().print(table)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 def _describe_url(url: str) -> str:
@@ -179,6 +179,7 @@ def _history_entry(row: Any) -> HistoryEntry:
         at=row.at,
         changes=dict(row.changes),
         comment=row.comment,
+        acting_for=row.acting_for,
     )
 
 
@@ -357,6 +358,7 @@ class Unit:
                     "at": s.entry.at,
                     "changes": s.entry.changes,
                     "comment": s.entry.comment,
+                    "acting_for": s.entry.acting_for,
                     "digests": s.digests,
                     "prev_hash": s.prev_hash,
                     "hash": s.hash,
@@ -790,7 +792,8 @@ class Unit:
 
     # -- people -------------------------------------------------------------------
 
-    def person(self, person_id: str) -> Person | None:
+    def person(self, person_id: str, on: date | None = None) -> Person | None:
+        """A person with their roles, plus roles delegated to them that are in force ``on``."""
         row = self.connection.execute(select(t.people).where(t.people.c.id == person_id)).first()
         if row is None:
             return None
@@ -799,11 +802,47 @@ class Unit:
             .where(t.person_roles.c.person_id == person_id)
             .order_by(t.person_roles.c.role, t.person_roles.c.directorate)
         )
-        return Person(
-            id=row.id,
-            name=row.name,
-            roles=tuple(RoleGrant(g.role, g.directorate or None) for g in grants),
+        roles = [RoleGrant(g.role, g.directorate or None) for g in grants]
+        if on is not None:
+            d = t.delegations
+            delegated = self.connection.execute(
+                select(d)
+                .where(d.c.to_person == person_id, d.c.starts_on <= on, d.c.ends_on >= on)
+                .order_by(d.c.id)
+            )
+            roles += [RoleGrant(g.role, g.directorate or None, g.from_person) for g in delegated]
+        return Person(id=row.id, name=row.name, roles=tuple(roles))
+
+    def add_delegation(
+        self,
+        from_person: str,
+        to_person: str,
+        grant: RoleGrant,
+        starts_on: date,
+        ends_on: date,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        self.connection.execute(
+            t.delegations.insert().values(
+                from_person=from_person,
+                to_person=to_person,
+                role=grant.role,
+                directorate=grant.directorate or "",
+                starts_on=starts_on,
+                ends_on=ends_on,
+                reason=reason,
+                created_at=now,
+            )
         )
+
+    def delegations(self, on_or_after: date) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(t.delegations)
+            .where(t.delegations.c.ends_on >= on_or_after)
+            .order_by(t.delegations.c.starts_on, t.delegations.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
 
     def people(self) -> list[Person]:
         ids = self.connection.execute(select(t.people.c.id).order_by(t.people.c.id)).scalars()

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -106,6 +107,7 @@ history = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("changes", JSON, nullable=False),
     Column("comment", Text),
+    Column("acting_for", String(100)),  # a delegate's principal (vekalet)
     Column("digests", JSON),  # audit.py: the changes' digests, kept through erasure
     Column("prev_hash", String(64)),
     Column("hash", String(64)),
@@ -218,3 +220,18 @@ refusals = Table(
     Column("reason", Text, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+delegations = Table(
+    "delegations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("from_person", String(100), ForeignKey("people.id"), nullable=False),
+    Column("to_person", String(100), ForeignKey("people.id"), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("directorate", String(100), nullable=False, server_default=""),
+    Column("starts_on", Date, nullable=False),  # local dates, both days included
+    Column("ends_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_delegations_to", delegations.c.to_person, delegations.c.ends_on)
