@@ -281,6 +281,16 @@ class Engine:
         with self.store.unit(writes=False) as unit:
             return unit.delegations(self.today())
 
+    def acting_title(self, ref: str, entry: HistoryEntry) -> str | None:
+        """For a step taken by delegation, the acting title: the state's role + " V."."""
+        if entry.acting_for is None or entry.from_state is None:
+            return None
+        instance = self.get(ref)
+        definition = self.definition(instance.flow, instance.version)
+        state = definition.states.get(entry.from_state)
+        role = getattr(state.doc, "role", None) if state else None
+        return f"{self.role_title(role)} V." if role else None
+
     def role_title(self, role: str) -> str:
         """The title of a role, from the organisation file or any flow."""
         if self.organization and role in self.organization.roles:

@@ -373,6 +373,7 @@ def history(
     """The timeline of an instance (personal values masked unless entitled)."""
     with open_engine() as engine:
         entries = engine.history(ref, viewer)
+        titles = {h.seq: engine.acting_title(ref, h) for h in entries if h.acting_for}
 
     if as_json:
         echo_json(
@@ -387,6 +388,7 @@ def history(
                     "changes": h.changes,
                     "comment": h.comment,
                     "acting_for": h.acting_for,
+                    "acting_title": titles.get(h.seq),
                 }
                 for h in entries
             ]
@@ -400,6 +402,8 @@ def history(
         table.add_column(column)
     for h in entries:
         move = f"{h.from_state or '•'} → {h.to_state or '•'}"
-        who = f"{h.actor} ({h.acting_for} adına, vekâleten)" if h.acting_for else h.actor
+        who = h.actor
+        if h.acting_for:
+            who = f"{h.actor}, {titles.get(h.seq) or 'vekil'} ({h.acting_for} adına)"
         table.add_row(str(h.seq), when(h.at), h.event, move, who, h.comment or "")
     Console().print(table)

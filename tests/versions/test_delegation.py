@@ -44,6 +44,7 @@ def test_a_delegate_approves_recorded_with_both_names_until_the_period_ends(
     engine.fire(ref, "approve", "vekil")
     approval = engine.history(ref)[-1]
     assert (approval.event, approval.actor, approval.acting_for) == ("approve", "vekil", "arda")
+    assert engine.acting_title(ref, approval) == "Müdür V."
     assert [f.problem for f in trust.verify(engine, ref)] == [None]
     engine.fire(ref, "reject", "baskan", comment="Başlık değişsin.")
     for event, data, state in (
