@@ -466,6 +466,9 @@ class FlowChecker:
                 self.check_event((*prefix, eid), eid, event)
             if isinstance(state, schema.TaskState) and not state.on:
                 self.error(path, f"task '{sid}' has no events under 'on'", "no-events", key=True)
+            if isinstance(state, schema.ApprovalState) and state.escalate is not None:
+                for j, role in enumerate(state.escalate.notify):
+                    self.check_role((*path, "escalate", "notify", j), role)
             if isinstance(state, schema.ApprovalState) and state.reject.comment == "optional":
                 self.error(
                     (*path, "reject", "comment"),

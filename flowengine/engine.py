@@ -60,6 +60,9 @@ from flowengine.privacy import MASK
 from flowengine.storage.sql import SqlStore, Unit
 from flowengine.values import values_from_text
 
+# The organisation role whose holders manage a directorate's work (reassignment).
+MANAGER_ROLE = "mudur"
+
 
 @dataclass(frozen=True)
 class InstanceView:
@@ -451,6 +454,8 @@ class Engine:
                     self.clock(),
                     self.timezone,
                     state=state,
+                    work=unit.open_items(instance.id),
+                    rejections=unit.event_counts(instance.id, "reject"),
                 )
             except PermissionDenied as exc:
                 raise _refusal(exc, instance.id, instance.flow, actor, event) from None
@@ -458,6 +463,71 @@ class Engine:
 
         request = _request_hash("fire", ref, payload, texts, actor, event, comment, state)
         return self._command(idempotency_key, request, run)
+
+    def reassign(
+        self,
+        ref: str,
+        to: str,
+        actor: str,
+        state: str | None = None,
+        reason: str | None = None,
+    ) -> Instance:
+        """Give open work of ``ref`` to a person or a ``ROLE[:DIRECTORATE]``.
+
+        Only a manager may: a holder of the organisation role ``mudur``, unscoped or
+        scoped to the directorate the work is assigned to. Recorded in the history.
+        """
+
+        def run(unit: Unit) -> Instance:
+            manager = self._person(unit, actor)
+            instance = unit.load_instance(ref, lock=True)
+            if instance is None:
+                raise UnknownInstance(ref)
+            items = unit.open_items(instance.id)
+            chosen = [
+                item
+                for name, item in items.items()
+                if state is None or name == state or name.endswith("." + state)
+            ]
+            if len(chosen) != 1:
+                open_states = ", ".join(sorted(items)) or "none"
+                raise InvalidData(
+                    {"state": f"name the work to reassign with --state (open: {open_states})"}
+                )
+            item = chosen[0]
+            if not manager.holds(MANAGER_ROLE) or not any(
+                g.role == MANAGER_ROLE and g.directorate in (None, item.assignee)
+                for g in manager.roles
+            ):
+                raise _refusal(
+                    PermissionDenied(
+                        f"{actor} may not reassign {instance.reference}: it needs the role "
+                        f"{MANAGER_ROLE} for {item.assignee or 'the directorate'}"
+                    ),
+                    instance.id,
+                    instance.flow,
+                    actor,
+                    "reassign",
+                )
+            target = unit.person(to)
+            assignee: str | None
+            if target is not None:
+                if not target.holds(item.role):
+                    raise InvalidData({"to": f"{to} does not hold the role {item.role}"})
+                role, assignee = item.role, to
+            else:
+                grant = parse_grant(to)
+                self._check_grants([grant])
+                role, assignee = grant.role, grant.directorate
+            unit.reassign(instance.id, item.state, role, assignee)
+            definition = self.definition(instance.flow, instance.version, unit)
+            step = runtime.Step(definition, instance, actor, self.clock(), self.timezone)
+            before = f"{item.role}:{item.assignee}" if item.assignee else item.role
+            note = f"{before} → {to}" + (f" ({reason})" if reason else "")
+            step.record("reassigned", item.state, item.state, comment=note)
+            return self._save(unit, step.result, instance, definition)
+
+        return self._command(None, "", run)
 
     def save_step(
         self,
@@ -647,7 +717,8 @@ class Engine:
             if instance is None:
                 raise UnknownInstance(ref)
             definition = self.definition(instance.flow, instance.version, unit)
-        pairs = runtime.allowed_events(definition, instance, person, self.clock())
+            work = unit.open_items(instance.id)
+        pairs = runtime.allowed_events(definition, instance, person, self.clock(), work)
         return list(dict.fromkeys(e for _, e in pairs))
 
     def _viewable(
@@ -677,19 +748,13 @@ class Engine:
         try:
             with self.store.unit(writes=False) as unit:
                 instance, definition, person = self._viewable(unit, ref, viewer)
+                work = unit.open_items(instance.id)
         except PermissionDenied as exc:
             self._record_refusal(exc)
             raise
         data, masked = privacy.mask(definition, instance.data, privacy.entitled(definition, person))
-        events = (
-            tuple(
-                dict.fromkeys(
-                    e for _, e in runtime.allowed_events(definition, instance, person, self.clock())
-                )
-            )
-            if person
-            else ()
-        )
+        pairs = runtime.allowed_events(definition, instance, person, self.clock(), work)
+        events = tuple(dict.fromkeys(e for _, e in pairs))
         return InstanceView(instance, data, masked, events, definition.title)
 
     def outbox(

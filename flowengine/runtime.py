@@ -465,18 +465,25 @@ def authorize(
     event: schema.EventDoc,
     person: Person,
     variables: dict[str, Any],
+    assigned: WorkItem | None = None,
 ) -> str | None:
     """Raise :class:`PermissionDenied` unless ``person`` may fire ``event`` in ``state``.
 
-    Returns the person acted for when only a delegated role allowed it, else None.
+    The open work item (``assigned``), when given, says who the work is for: it
+    is written on entry and changed only by a reassignment. Returns the person
+    acted for when only a delegated role allowed it, else None.
     """
     doc = definition.states[state].doc
     assert isinstance(doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
-    roles = event.roles or [doc.role]
     scope: str | None = None
-    if doc.assignee:
-        value = definition.expression(doc.assignee).evaluate(variables)
-        scope = None if value is None else str(value)
+    if assigned is not None:
+        roles = event.roles or [assigned.role]
+        scope = assigned.assignee
+    else:
+        roles = event.roles or [doc.role]
+        if doc.assignee:
+            value = definition.expression(doc.assignee).evaluate(variables)
+            scope = None if value is None else str(value)
     grants = [g for g in (person.grant(role, scope) for role in roles) if g is not None]
     if not grants and scope is not None and person.id == scope:
         grants = [g for g in (person.grant(role) for role in roles) if g is not None]
@@ -492,7 +499,11 @@ def authorize(
 
 
 def allowed_events(
-    definition: FlowDefinition, instance: Instance, person: Person, now: datetime
+    definition: FlowDefinition,
+    instance: Instance,
+    person: Person,
+    now: datetime,
+    work: Mapping[str, WorkItem] | None = None,
 ) -> list[tuple[str, str]]:
     """(state, event) pairs ``person`` may fire now (ignoring data-dependent guards)."""
     if instance.status != "active":
@@ -503,7 +514,9 @@ def allowed_events(
         variables = step.variables()
         for eid, event in definition.events(state).items():
             try:
-                authorize(definition, instance, state, event, person, variables)
+                authorize(
+                    definition, instance, state, event, person, variables, (work or {}).get(state)
+                )
             except PermissionDenied:
                 continue
             out.append((state, eid))
@@ -520,8 +533,11 @@ def fire(
     now: datetime,
     timezone: str = DEFAULT_TIMEZONE,
     state: str | None = None,
+    work: Mapping[str, WorkItem] | None = None,
+    rejections: Mapping[str, int] | None = None,
 ) -> StepResult:
-    """Fire a human event on an active instance (``state`` picks one of several branches)."""
+    """Fire a human event on an active instance (``state`` picks one of several branches;
+    ``work`` holds the instance's open work items by state)."""
     candidates = [
         s
         for s in instance.states
@@ -534,7 +550,9 @@ def fire(
     state = candidates[0]
     spec = definition.events(state)[event]
     step = Step(definition, instance, person.id, now, timezone)
-    step.acting_for = authorize(definition, instance, state, spec, person, step.variables())
+    step.acting_for = authorize(
+        definition, instance, state, spec, person, step.variables(), (work or {}).get(state)
+    )
     check_values(definition, payload, f"{instance.reference} {event}")
     before = dict(instance.data)
     step._set(data={**instance.data, **payload})
@@ -570,6 +588,17 @@ def fire(
     after = step.instance.data
     changes = {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
     target = step.machine.move(state, event, step.variables())
+    doc = definition.states[state].doc
+    if event == "reject" and isinstance(doc, schema.ApprovalState) and doc.escalate:
+        count = (rejections or {}).get(state, 0) + 1
+        if count == doc.escalate.after_rejections:
+            title = definition.states[state].title
+            payload = {
+                "roles": list(doc.escalate.notify),
+                "message": f"{instance.reference}: '{title}' {count} kez reddedildi",
+                "directorate": step.scope_of(definition.states[state]),
+            }
+            step.result.effects.append(Effect(instance.id, "notify", payload, state))
     step.leave(state)
     step.record(event, state, target, changes=changes, comment=comment)
     step.enter(target)

@@ -166,6 +166,13 @@ class TaskState(StateBase):
     timers: list[TimerDoc] = Field(default_factory=list)
 
 
+class EscalationDoc(Model):
+    """Notify the next role up when an approval is rejected this many times."""
+
+    after_rejections: int = Field(ge=1)
+    notify: list[str] = Field(min_length=1)
+
+
 class ApprovalState(StateBase):
     type: Literal["approval"]
     role: str
@@ -174,6 +181,7 @@ class ApprovalState(StateBase):
     approve: EventDoc
     reject: EventDoc
     timers: list[TimerDoc] = Field(default_factory=list)
+    escalate: EscalationDoc | None = None
 
 
 class Choice(Model):

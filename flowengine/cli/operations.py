@@ -242,6 +242,22 @@ def fire(
 
 
 @app.command()
+def reassign(
+    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    to: Annotated[str, typer.Option("--to", help="A person's id, or ROLE[:DIRECTORATE].")],
+    actor: Actor,
+    state: Annotated[
+        str | None, typer.Option("--state", help="Which open work, when there are several.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded).")] = None,
+) -> None:
+    """A manager (mudur) gives a case's open work to another person or role."""
+    with open_engine() as engine:
+        instance = engine.reassign(ref, to, actor, state=state, reason=reason)
+    typer.echo(f"{instance.reference}: {instance.state} → {to}")
+
+
+@app.command()
 def tasks(actor: Actor, as_json: AsJson = False) -> None:
     """A person's inbox: overdue in red, due today in yellow."""
     with open_engine() as engine:

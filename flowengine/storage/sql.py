@@ -483,6 +483,46 @@ class Unit:
             .values(closed_at=now, closed_by=actor)
         )
 
+    def event_counts(self, instance_id: str, event: str) -> dict[str, int]:
+        """How often ``event`` left each state of the instance."""
+        rows = self.connection.execute(
+            select(t.history.c.from_state, func.count())
+            .where(t.history.c.instance_id == instance_id, t.history.c.event == event)
+            .group_by(t.history.c.from_state)
+        )
+        return {state: int(n) for state, n in rows if state is not None}
+
+    def open_items(self, instance_id: str) -> dict[str, WorkItem]:
+        """The instance's open work items by state."""
+        rows = self.connection.execute(
+            select(t.work_items).where(
+                t.work_items.c.instance_id == instance_id, t.work_items.c.closed_at.is_(None)
+            )
+        )
+        return {
+            r.state: WorkItem(
+                instance_id=r.instance_id,
+                state=r.state,
+                role=r.role,
+                assignee=r.assignee,
+                opened_at=r.opened_at,
+                due_at=r.due_at,
+                title=r.title,
+            )
+            for r in rows
+        }
+
+    def reassign(self, instance_id: str, state: str, role: str, assignee: str | None) -> None:
+        self.connection.execute(
+            update(t.work_items)
+            .where(
+                t.work_items.c.instance_id == instance_id,
+                t.work_items.c.state == state,
+                t.work_items.c.closed_at.is_(None),
+            )
+            .values(role=role, assignee=assignee)
+        )
+
     def assignees(self, instance_id: str) -> set[str]:
         """Every directorate or person the instance's work was ever assigned to."""
         rows = self.connection.execute(
@@ -511,6 +551,7 @@ class Unit:
                 )
             else:
                 conditions.append(t.work_items.c.role == grant.role)
+        conditions.append(t.work_items.c.assignee == person_id)  # reassigned to them by name
         query = (
             select(t.work_items, t.instances.c.reference, t.instances.c.flow)
             .join(t.instances, t.instances.c.id == t.work_items.c.instance_id)
