@@ -130,6 +130,8 @@ work_items = Table(
 )
 Index("ix_work_items_open_role", work_items.c.role, work_items.c.closed_at, work_items.c.due_at)
 Index("ix_work_items_instance", work_items.c.instance_id, work_items.c.closed_at)
+# work reassigned to a person by name (the inbox ORs it with the role conditions)
+Index("ix_work_items_open_assignee", work_items.c.assignee, work_items.c.closed_at)
 
 people = Table(
     "people",
