@@ -19,10 +19,11 @@ from flowengine import faults, runtime, schema
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.engine import Engine
-from flowengine.errors import InvalidData, Issue, UnknownFlow
+from flowengine.errors import ConfigurationError, InvalidData, Issue, UnknownFlow
 from flowengine.expressions import ExpressionError, compile_expression
 from flowengine.flowset import ValidationReport
 from flowengine.instance import HistoryEntry
+from flowengine.loader import YamlLoadError, load_text
 from flowengine.versions import Change, InstancePlan, diff, plan_instance
 
 MIGRATION_EVENT = "migrated"
@@ -219,4 +220,51 @@ def check_against(report: ValidationReport, url: str | None) -> list[Issue]:
     return issues
 
 
-__all__ = ["changes", "check_against", "migrate", "versions"]
+def check_against_git(report: ValidationReport, revision: str) -> list[Issue]:
+    """The CI guard without a database: a flow whose content differs from ``revision``'s
+    file but whose version was not raised is an error."""
+    import subprocess
+
+    issues: list[Issue] = []
+    for fid, parsed in sorted(report.flows.items()):
+        path = Path(parsed.loaded.path).resolve()
+        try:
+            top = subprocess.run(
+                ["git", "rev-parse", "--show-toplevel"],  # noqa: S607 - git from PATH
+                cwd=path.parent,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            relative = path.relative_to(Path(top).resolve()).as_posix()
+            shown = subprocess.run(  # noqa: S603
+                ["git", "show", f"{revision}:{relative}"],  # noqa: S607
+                cwd=top, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+            raise ConfigurationError(f"{path}: not in a git work tree ({exc})") from None
+        if shown.returncode != 0:
+            continue  # a new flow: nothing to compare with
+        old_version = _version_of(shown.stdout)
+        if old_version == parsed.doc.version and shown.stdout != path.read_text("utf-8"):
+            issues.append(
+                parsed.loaded.issue(
+                    ("version",),
+                    f"flow '{fid}' changed since {revision} but its version is still "
+                    f"{old_version}; raise 'version' to {old_version + 1}",
+                    code="unbumped",
+                )
+            )
+    return issues
+
+
+def _version_of(source: str) -> int | None:
+    try:
+        data = load_text(source, "<git>").data
+    except YamlLoadError:
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) else None
+
+
+__all__ = ["changes", "check_against", "check_against_git", "migrate", "versions"]

@@ -46,6 +46,13 @@ def validate(
             help="Also compare with a database's deployed versions (its URL).",
         ),
     ] = None,
+    against_git: Annotated[
+        str | None,
+        typer.Option(
+            "--against-git",
+            help="Also compare with the flow files of a git revision (e.g. origin/main).",
+        ),
+    ] = None,
 ) -> None:
     """Check flow files; print every error as path:line:col and exit 1 if any."""
     from flowengine.flowset import validate_paths
@@ -55,6 +62,11 @@ def validate(
         from flowengine.deployment import check_against
 
         report.issues = sorted(set(report.issues) | set(check_against(report, against)))
+    if against_git is not None and report.ok:
+        from flowengine.deployment import check_against_git
+
+        found = check_against_git(report, against_git)
+        report.issues = sorted(set(report.issues) | set(found))
     if output_format is ReportFormat.json:
         typer.echo(
             json.dumps(

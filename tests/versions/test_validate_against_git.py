@@ -1,0 +1,45 @@
+"""validate --against-git: a changed flow that kept its version fails CI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FLOWS, ROOT
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=cwd, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_an_edit_without_a_version_bump_fails_against_the_previous_revision(
+    tmp_path: Path,
+) -> None:
+    """Edited title, same version: exit 1 naming the flow; bumped: passes."""
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "flows")
+    target = flows / "sosyal_medya.yaml"
+    target.write_text(target.read_text("utf-8").replace("title: Sosyal", "title: Yeni Sosyal", 1))
+
+    def validate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowengine", "validate", str(flows), "--against-git", "HEAD"],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    failed = validate()
+    assert failed.returncode == 1
+    assert (
+        "error: flow 'sosyal_medya' changed since HEAD but its version is still 1; "
+        "raise 'version' to 2"
+    ) in failed.stdout
+    target.write_text(target.read_text("utf-8").replace("version: 1", "version: 2", 1))
+    assert validate().returncode == 0
