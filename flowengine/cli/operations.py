@@ -21,6 +21,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(people_app, name="people")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Ref = Annotated[str, typer.Argument(help="Reference number or instance id.")]
+Viewer = Annotated[str, typer.Option("--as", help="Viewer (personal data shown only if entitled).")]
 DataFile = Annotated[
     Path | None, typer.Option("--data-file", help="JSON or YAML file of typed data.")
 ]
@@ -201,7 +203,7 @@ def start(
 
 @app.command()
 def fire(
-    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    ref: Ref,
     event: Annotated[str, typer.Argument(help="Event id, e.g. havale_et.")],
     actor: Actor,
     sets: Sets = None,
@@ -243,7 +245,7 @@ def fire(
 
 @app.command()
 def reassign(
-    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    ref: Ref,
     to: Annotated[str, typer.Option("--to", help="A person's id, or ROLE[:DIRECTORATE].")],
     actor: Actor,
     state: Annotated[
@@ -339,10 +341,8 @@ def instances(
 
 @app.command()
 def status(
-    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
-    viewer: Annotated[
-        str, typer.Option("--as", help="Viewer (personal data shown only if entitled).")
-    ],
+    ref: Ref,
+    viewer: Viewer,
     as_json: AsJson = False,
 ) -> None:
     """An instance's state, data (personal fields masked) and the events you may fire."""
@@ -380,10 +380,8 @@ def status(
 
 @app.command()
 def history(
-    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
-    viewer: Annotated[
-        str, typer.Option("--as", help="Viewer (personal data shown only if entitled).")
-    ],
+    ref: Ref,
+    viewer: Viewer,
     as_json: AsJson = False,
 ) -> None:
     """The timeline of an instance (personal values masked unless entitled)."""
