@@ -9,6 +9,7 @@ Imports ``schema``, ``expressions``, ``durations``, ``checks``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,15 @@ class FlowDefinition:
     @property
     def title(self) -> str:
         return self.doc.title
+
+    @functools.cached_property
+    def escalating_states(self) -> frozenset[str]:
+        """Approvals with ``escalate``: only their rejections need counting."""
+        return frozenset(
+            name
+            for name, state in self.states.items()
+            if isinstance(state.doc, schema.ApprovalState) and state.doc.escalate
+        )
 
     @property
     def start(self) -> str:

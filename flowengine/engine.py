@@ -57,7 +57,7 @@ from flowengine.instance import (
 )
 from flowengine.loader import load_text
 from flowengine.privacy import MASK
-from flowengine.storage.sql import SqlStore, Unit
+from flowengine.storage.sql import SqlStore, StepWrites, Unit
 from flowengine.values import values_from_text
 
 # The organisation role whose holders manage a directorate's work (reassignment).
@@ -97,6 +97,9 @@ class Engine:
         self._versions: dict[tuple[str, int], FlowDefinition] = {
             (d.flow, d.version): d for d in definitions.values()
         }
+        # (flow, version) → content hash of versions read back from the database;
+        # a deployed version is never changed or removed, so one read per process.
+        self._deployed: dict[tuple[str, int], str] = {}
 
     # -- opening ----------------------------------------------------------------
 
@@ -191,7 +194,9 @@ class Engine:
 
     def _deploy(self, unit: Unit, definition: FlowDefinition) -> bool:
         """Store ``definition`` unless that version is there; True when it was stored."""
-        stored = unit.flow_version(definition.flow, definition.version)
+        key = (definition.flow, definition.version)
+        known = self._deployed.get(key)
+        stored = (known, "") if known is not None else unit.flow_version(*key)
         if stored is None:
             unit.put_flow_version(
                 definition.flow,
@@ -201,6 +206,7 @@ class Engine:
                 self.clock(),
             )
             return True
+        self._deployed[key] = stored[0]
         if stored[0] != definition.content_hash:
             raise ConfigurationError(
                 f"flows/{definition.flow}.yaml changed but its version is still "
@@ -431,9 +437,10 @@ class Engine:
 
         def run(unit: Unit) -> Instance:
             person = self._person(unit, actor)
-            instance = unit.load_instance(ref, lock=True)
-            if instance is None:
+            loaded = unit.load_with_work(ref)
+            if loaded is None:
                 raise UnknownInstance(ref)
+            instance, work = loaded
             if expected_version is not None and expected_version != instance.row_version:
                 raise ConcurrentUpdate(
                     instance.reference,
@@ -454,8 +461,12 @@ class Engine:
                     self.clock(),
                     self.timezone,
                     state=state,
-                    work=unit.open_items(instance.id),
-                    rejections=unit.event_counts(instance.id, "reject"),
+                    work=work,
+                    rejections=(
+                        unit.event_counts(instance.id, "reject")
+                        if event == "reject" and definition.escalating_states
+                        else None
+                    ),
                 )
             except PermissionDenied as exc:
                 raise _refusal(exc, instance.id, instance.flow, actor, event) from None
@@ -537,7 +548,7 @@ class Engine:
         definition: FlowDefinition,
     ) -> Instance:
         """Persist a step computed outside the engine's own commands (e.g. a migration)."""
-        return self._save(unit, result, previous, definition)
+        return self._save(unit, result, previous, definition, same_version=False)
 
     def _save(
         self,
@@ -545,8 +556,14 @@ class Engine:
         result: runtime.StepResult,
         previous: Instance | None,
         definition: FlowDefinition,
+        *,
+        same_version: bool = True,
     ) -> Instance:
-        """Write a step's instance, history, work, effects and children; return it as saved."""
+        """Write a step's instance, history, work, effects and children; return it as saved.
+
+        ``same_version`` says the instance's timers were scheduled by ``definition``,
+        so states without timers there have none to cancel (a migration's may).
+        """
         instance = result.instance
         now = self.clock()
         sealed = audit.seal(
@@ -558,21 +575,28 @@ class Engine:
             updated_by=result.history[-1].actor if result.history else instance.updated_by,
             history_head=sealed[-1].hash if sealed else instance.history_head,
         )
-        if previous is None:
-            unit.insert_instance(instance)
-        else:
-            unit.update_instance(instance, previous.row_version)
-        faults.point("after_instance_write")
-        unit.insert_history(sealed)
-        faults.point("after_history_insert")
-        unit.close_work(instance.id, result.closed, instance.updated_by, now)
-        unit.open_work(result.opened)
+        timed = definition.timer_delays
         if instance.status == "completed":
-            unit.cancel_timers(instance.id, None, now)
+            cancel: list[str] | None = None if timed or not same_version else []
         else:
-            unit.cancel_timers(instance.id, result.closed, now)
-            unit.schedule_timers(result.timers, now)
-        unit.insert_effects(result.effects, now)
+            cancel = [s for s in result.closed if s in timed or not same_version]
+        unit.write_step(
+            StepWrites(
+                instance=instance,
+                previous=previous,
+                history=sealed,
+                closed=result.closed,
+                opened=result.opened,
+                cancel_timers=cancel,
+                timers=[] if instance.status == "completed" else result.timers,
+                effects=result.effects,
+                now=now,
+            )
+        )
+        # Both points now fall after the step's writes (one statement on PostgreSQL);
+        # a crash at either must leave nothing of the step.
+        faults.point("after_instance_write")
+        faults.point("after_history_insert")
         for spawn in result.spawns:
             child_def = self.newest(unit, spawn.flow)
             self._deploy(unit, child_def)

@@ -16,8 +16,10 @@ guard against a stale ``expected_version``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,18 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     create_engine,
     event,
     func,
+    insert,
     inspect,
+    literal_column,
+    null,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -146,6 +153,111 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
     return StorageError(f"database error on {_describe_url(url)}: {text}")
 
 
+# Statements of every step, built once. Building one (`.values(...)`, `.where(...)`)
+# costs SQLAlchemy more than running an already compiled one, and it happened
+# about ten times a step (benchmarks/bench_steps.py, docs/performance.md).
+_UPDATED_COLUMNS = (
+    "version", "states", "status", "outcome", "row_version", "updated_at", "updated_by",
+    "due_at", "audit_salt", "history_head",
+)  # fmt: skip
+
+
+def _update_instance_statement(columns: Sequence[str]) -> Any:
+    return (
+        update(t.instances)
+        .where(
+            t.instances.c.id == bindparam("b_id"),
+            t.instances.c.row_version == bindparam("b_row_version"),
+        )
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+_UPDATE_INSTANCE = _update_instance_statement(_UPDATED_COLUMNS)
+_UPDATE_INSTANCE_AND_DATA = _update_instance_statement((*_UPDATED_COLUMNS, "data"))
+_INSTANCE_BY_REF = select(t.instances).where(
+    or_(t.instances.c.reference == bindparam("ref"), t.instances.c.id == bindparam("ref"))
+)
+_INSTANCE_BY_REF_LOCKED = _INSTANCE_BY_REF.with_for_update()
+_WORK_COLUMNS = ("state", "role", "assignee", "title", "opened_at", "due_at")
+_OPEN_ITEMS = select(*(t.work_items.c[c].label(f"w_{c}") for c in _WORK_COLUMNS)).where(
+    t.work_items.c.instance_id == bindparam("b_id"), t.work_items.c.closed_at.is_(None)
+)
+# The instance with its open work items (one row each, or one row of NULLs): the
+# two reads of every command in one round trip. Only the instance row is locked.
+_INSTANCE_WITH_WORK = (
+    select(t.instances, *(t.work_items.c[c].label(f"w_{c}") for c in _WORK_COLUMNS))
+    .outerjoin(
+        t.work_items,
+        and_(t.work_items.c.instance_id == t.instances.c.id, t.work_items.c.closed_at.is_(None)),
+    )
+    .where(or_(t.instances.c.reference == bindparam("ref"), t.instances.c.id == bindparam("ref")))
+)
+_INSTANCE_WITH_WORK_LOCKED = _INSTANCE_WITH_WORK.with_for_update(of=t.instances)
+
+_CLOSE_WORK = (
+    update(t.work_items)
+    .where(
+        t.work_items.c.instance_id == bindparam("b_id"),
+        t.work_items.c.state.in_(bindparam("b_states", expanding=True)),
+        t.work_items.c.closed_at.is_(None),
+    )
+    .values(closed_at=bindparam("closed_at"), closed_by=bindparam("closed_by"))
+)
+_CANCEL_TIMERS = (
+    update(t.timers)
+    .where(t.timers.c.instance_id == bindparam("b_id"), t.timers.c.status == "pending")
+    .values(status="cancelled", closed_at=bindparam("closed_at"))
+)
+_CANCEL_STATE_TIMERS = _CANCEL_TIMERS.where(
+    t.timers.c.state.in_(bindparam("b_states", expanding=True))
+)
+_EVENT_COUNTS = (
+    select(t.history.c.from_state, func.count())
+    .where(t.history.c.instance_id == bindparam("b_id"), t.history.c.event == bindparam("b_event"))
+    .group_by(t.history.c.from_state)
+)
+
+
+def _person_statement(delegated: bool) -> Any:
+    """A person, their roles and (``delegated``) roles delegated to them, in one query.
+
+    Rows are ``(kind, sort, a, b, c)``: kind 0 is the person (a = name), 1 a role
+    (a = role, b = directorate), 2 a delegation in force (c = from whom).
+    """
+    person_id: Any = bindparam("person_id")
+    parts = [
+        select(
+            literal_column("0").label("kind"),
+            literal_column("0").label("sort"),
+            t.people.c.name.label("a"),
+            null().label("b"),
+            null().label("c"),
+        ).where(t.people.c.id == person_id),
+        select(
+            literal_column("1"),
+            literal_column("0"),
+            t.person_roles.c.role,
+            t.person_roles.c.directorate,
+            null(),
+        ).where(t.person_roles.c.person_id == person_id),
+    ]
+    if delegated:
+        d = t.delegations
+        on: Any = bindparam("on")
+        parts.append(
+            select(literal_column("2"), d.c.id, d.c.role, d.c.directorate, d.c.from_person).where(
+                d.c.to_person == person_id, d.c.starts_on <= on, d.c.ends_on >= on
+            )
+        )
+    union = union_all(*parts).subquery()
+    return select(union).order_by(union.c.kind, union.c.sort, union.c.a, union.c.b)
+
+
+_PERSON = _person_statement(delegated=False)
+_PERSON_ON = _person_statement(delegated=True)
+
+
 def _instance(row: Any) -> Instance:
     return Instance(
         id=row.id,
@@ -165,6 +277,19 @@ def _instance(row: Any) -> Instance:
         parent_state=row.parent_state,
         audit_salt=row.audit_salt,
         history_head=row.history_head,
+    )
+
+
+def _open_item(instance_id: str, row: Any) -> WorkItem:
+    """A work item from ``w_``-labelled columns (_OPEN_ITEMS, _INSTANCE_WITH_WORK)."""
+    return WorkItem(
+        instance_id=instance_id,
+        state=row.w_state,
+        role=row.w_role,
+        assignee=row.w_assignee,
+        opened_at=row.w_opened_at,
+        due_at=row.w_due_at,
+        title=row.w_title,
     )
 
 
@@ -211,12 +336,153 @@ def _timer(row: Any) -> Timer:
     )
 
 
+# The columns a step inserts into each table, in the order the row builders give them.
+_STEP_COLUMNS = {
+    "h": (
+        "instance_id", "seq", "event", "from_state", "to_state", "actor", "at", "changes",
+        "comment", "acting_for", "digests", "prev_hash", "hash",
+    ),
+    "wo": ("instance_id", "state", "role", "assignee", "title", "opened_at", "due_at"),
+    "tn": ("instance_id", "state", "timer_index", "after", "due_at", "status", "created_at"),
+    "o": ("instance_id", "state", "kind", "payload", "status", "created_at"),
+}  # fmt: skip
+
+
+def _history_rows(sealed: Sequence[SealedEntry]) -> list[dict[str, Any]]:
+    return [
+        dict(zip(_STEP_COLUMNS["h"], (
+            s.entry.instance_id, s.entry.seq, s.entry.event, s.entry.from_state,
+            s.entry.to_state, s.entry.actor, s.entry.at, s.entry.changes, s.entry.comment,
+            s.entry.acting_for, s.digests, s.prev_hash, s.hash,
+        ), strict=True))
+        for s in sealed
+    ]  # fmt: skip
+
+
+def _work_rows(items: Sequence[WorkItem]) -> list[dict[str, Any]]:
+    return [
+        dict(zip(_STEP_COLUMNS["wo"], (
+            w.instance_id, w.state, w.role, w.assignee, w.title, w.opened_at, w.due_at,
+        ), strict=True))
+        for w in items
+    ]  # fmt: skip
+
+
+def _timer_rows(timers: Sequence[Timer], now: datetime) -> list[dict[str, Any]]:
+    return [
+        dict(zip(_STEP_COLUMNS["tn"], (
+            x.instance_id, x.state, x.index, x.after, x.due_at, "pending", now,
+        ), strict=True))
+        for x in timers
+    ]  # fmt: skip
+
+
+def _effect_rows(effects: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
+    return [
+        dict(zip(_STEP_COLUMNS["o"], (
+            e.instance_id, e.state, e.kind, e.payload, "pending", now,
+        ), strict=True))
+        for e in effects
+    ]  # fmt: skip
+
+
+# PostgreSQL writes a step as one statement (Unit.write_step). Its shape depends
+# on how many rows of each kind a step writes, so statements are built once per
+# shape; one single-row INSERT per CTE, because SQLAlchemy cannot cache a
+# multi-row VALUES and would compile it again on every step.
+_STEP_INSERTS = {"h": t.history, "wo": t.work_items, "tn": t.timers, "o": t.outbox}
+
+
+@functools.lru_cache(maxsize=512)
+def _step_statement(
+    new: bool, data_changed: bool, counts: tuple[int, ...], close: bool, cancel: str
+) -> Any:
+    """The step as one statement; for an update, a SELECT of how many rows it changed.
+
+    Every other write selects FROM the instance's UPDATE, so a stale version
+    (0 rows) writes nothing else: the caller raises ConcurrentUpdate, exactly as
+    when the writes run one by one.
+    """
+    guard: Any = None
+    if new:
+        main: Any = insert(t.instances).values(
+            {c.name: bindparam(f"i_{c.name}") for c in t.instances.columns}
+        )
+    else:
+        columns = (*_UPDATED_COLUMNS, "data") if data_changed else _UPDATED_COLUMNS
+        guard = (
+            update(t.instances)
+            .where(
+                t.instances.c.id == bindparam("b_id"),
+                t.instances.c.row_version == bindparam("b_row_version"),
+            )
+            .values({c: bindparam(f"i_{c}") for c in columns})
+            .returning(t.instances.c.id)
+            .cte("u")
+        )
+        main = select(func.count()).select_from(guard)
+    ctes: list[Any] = []
+    for (prefix, table), count in zip(_STEP_INSERTS.items(), counts, strict=True):
+        for index in range(count):
+            names = _STEP_COLUMNS[prefix]
+            params = [bindparam(f"{prefix}{index}_{c}", type_=table.c[c].type) for c in names]
+            if guard is None:
+                row: Any = insert(table).values(dict(zip(names, params, strict=True)))
+            else:
+                row = insert(table).from_select(list(names), select(*params).select_from(guard))
+            ctes.append(row.cte(f"{prefix}{index}"))
+    updates: list[Any] = []
+    if close:
+        updates.append(
+            update(t.work_items)
+            .where(
+                t.work_items.c.state.in_(bindparam("b_closed", expanding=True)),
+                t.work_items.c.closed_at.is_(None),
+            )
+            .values(closed_at=bindparam("b_now"), closed_by=bindparam("b_actor"))
+        )
+    if cancel:
+        timers = update(t.timers).where(t.timers.c.status == "pending")
+        if cancel == "states":
+            timers = timers.where(t.timers.c.state.in_(bindparam("b_cancel", expanding=True)))
+        updates.append(timers.values(status="cancelled", closed_at=bindparam("b_now")))
+    for index, statement in enumerate(updates):
+        table = statement.table
+        owner = (
+            table.c.instance_id == bindparam("b_id")
+            if guard is None
+            else table.c.instance_id.in_(select(guard.c.id))
+        )
+        ctes.append(statement.where(owner).cte(f"c{index}"))
+    return main.add_cte(*ctes)
+
+
+@dataclass(frozen=True)
+class StepWrites:
+    """Everything one step writes, for :meth:`Unit.write_step`."""
+
+    instance: Instance
+    previous: Instance | None  # None: the instance is new
+    history: Sequence[SealedEntry]
+    closed: Sequence[str]  # states whose open work closes
+    opened: Sequence[WorkItem]
+    cancel_timers: Sequence[str] | None  # states whose pending timers end; None: all
+    timers: Sequence[Timer]
+    effects: Sequence[Any]
+    now: datetime
+
+
 class Unit:
     """One transaction's worth of repository operations."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+
+    def _insert_rows(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        # One row goes as a plain execute: SQLAlchemy's executemany path costs
+        # about 0.2 ms more per call, on every step.
+        self.connection.execute(table.insert(), rows[0] if len(rows) == 1 else rows)
 
     def _insert(self, table: Any) -> Any:
         return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
@@ -278,40 +544,116 @@ class Unit:
         ).returning(t.reference_counters.c.last_seq)
         return int(self.connection.execute(statement).scalar_one())
 
+    def write_step(self, writes: StepWrites) -> None:
+        """Write one step: the instance (version-checked), history, work, timers, effects.
+
+        On PostgreSQL it is one statement, the other writes riding along as
+        data-modifying CTEs: round trips are what a PostgreSQL step costs
+        (docs/performance.md). SQLite has none to save and runs them one by one.
+        """
+        w = writes
+        instance, previous = w.instance, w.previous
+        if self.dialect != "postgresql":
+            if previous is None:
+                self.insert_instance(instance)
+            else:
+                self.update_instance(
+                    instance, previous.row_version, data_changed=instance.data != previous.data
+                )
+            self.insert_history(w.history)
+            self.close_work(instance.id, w.closed, instance.updated_by, w.now)
+            self.open_work(w.opened)
+            self.cancel_timers(instance.id, w.cancel_timers, w.now)
+            self.schedule_timers(w.timers, w.now)
+            self.insert_effects(w.effects, w.now)
+            return
+        rows = {
+            "h": _history_rows(w.history),
+            "wo": _work_rows(w.opened),
+            "tn": _timer_rows(w.timers, w.now),
+            "o": _effect_rows(w.effects, w.now),
+        }
+        data_changed = previous is not None and instance.data != previous.data
+        cancel = "all" if w.cancel_timers is None else "states" if w.cancel_timers else ""
+        statement = _step_statement(
+            previous is None,
+            data_changed,
+            tuple(len(rows[prefix]) for prefix in _STEP_INSERTS),
+            bool(w.closed),
+            cancel,
+        )
+        params: dict[str, Any] = {
+            "b_id": instance.id,
+            "b_closed": list(w.closed),
+            "b_cancel": list(w.cancel_timers or ()),
+            "b_actor": instance.updated_by,
+            "b_now": w.now,
+        }
+        for prefix, prefix_rows in rows.items():
+            for index, row in enumerate(prefix_rows):
+                params.update({f"{prefix}{index}_{k}": v for k, v in row.items()})
+        if previous is None:
+            params.update({f"i_{k}": v for k, v in instance.as_dict().items()})
+        else:
+            params.update({f"i_{k}": getattr(instance, k) for k in _UPDATED_COLUMNS})
+            params["i_states"] = list(instance.states)
+            params["i_data"] = instance.data
+            params["b_row_version"] = previous.row_version
+        result = self.connection.execute(statement, params)
+        if previous is not None and result.scalar_one() != 1:
+            self._raise_conflict(instance)
+
     def insert_instance(self, instance: Instance) -> None:
-        self.connection.execute(t.instances.insert().values(**instance.as_dict()))
+        self.connection.execute(t.instances.insert(), instance.as_dict())
 
     def load_instance(self, ref: str, *, lock: bool = False) -> Instance | None:
-        query = select(t.instances).where(
-            or_(t.instances.c.reference == ref, t.instances.c.id == ref)
-        )
-        if lock and self.dialect == "postgresql":
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
+        locked = lock and self.dialect == "postgresql"
+        query = _INSTANCE_BY_REF_LOCKED if locked else _INSTANCE_BY_REF
+        row = self.connection.execute(query, {"ref": ref}).first()
         return _instance(row) if row else None
 
-    def update_instance(self, instance: Instance, expected_row_version: int) -> None:
-        """Write ``instance``; fail with ConcurrentUpdate if someone wrote first."""
-        values = instance.as_dict()
-        del values["id"]
-        result = self.connection.execute(
-            update(t.instances)
-            .where(
-                t.instances.c.id == instance.id,
-                t.instances.c.row_version == expected_row_version,
-            )
-            .values(**values)
-        )
+    def load_with_work(self, ref: str) -> tuple[Instance, dict[str, WorkItem]] | None:
+        """The instance ``ref``, locked for the command, and its open work items by state."""
+        locked = self.dialect == "postgresql"
+        query = _INSTANCE_WITH_WORK_LOCKED if locked else _INSTANCE_WITH_WORK
+        rows = self.connection.execute(query, {"ref": ref}).all()
+        if not rows:
+            return None
+        instance = _instance(rows[0])
+        work = {r.w_state: _open_item(instance.id, r) for r in rows if r.w_state is not None}
+        return instance, work
+
+    def update_instance(
+        self, instance: Instance, expected_row_version: int, *, data_changed: bool = True
+    ) -> None:
+        """Write ``instance``; fail with ConcurrentUpdate if someone wrote first.
+
+        Columns that never change after the start are not written, and ``data``
+        (the largest) only when ``data_changed``.
+        """
+        values = {name: getattr(instance, name) for name in _UPDATED_COLUMNS}
+        values["states"] = list(instance.states)
+        values["b_id"] = instance.id
+        values["b_row_version"] = expected_row_version
+        statement = _UPDATE_INSTANCE
+        if data_changed:
+            values["data"] = instance.data
+            statement = _UPDATE_INSTANCE_AND_DATA
+        result = self.connection.execute(statement, values)
         if result.rowcount != 1:
-            current = self.load_instance(instance.id)
-            if current is None:
-                raise StorageError(f"instance {instance.reference} disappeared during the update")
-            raise ConcurrentUpdate(
-                current.reference,
-                current.row_version,
-                current.updated_by,
-                current.updated_at.isoformat(timespec="seconds"),
-            )
+            self._raise_conflict(instance)
+
+    def _raise_conflict(self, instance: Instance) -> None:
+        """The update of ``instance`` found another version: say whose."""
+        current = self.load_instance(instance.id)
+        if current is None:
+            raise StorageError(f"instance {instance.reference} disappeared during the update")
+        raise ConcurrentUpdate(
+            current.reference,
+            current.row_version,
+            current.updated_by,
+            current.updated_at.isoformat(timespec="seconds"),
+        )
 
     def list_instances(
         self,
@@ -345,27 +687,7 @@ class Unit:
     def insert_history(self, sealed: Sequence[SealedEntry]) -> None:
         if not sealed:
             return
-        self.connection.execute(
-            t.history.insert(),
-            [
-                {
-                    "instance_id": s.entry.instance_id,
-                    "seq": s.entry.seq,
-                    "event": s.entry.event,
-                    "from_state": s.entry.from_state,
-                    "to_state": s.entry.to_state,
-                    "actor": s.entry.actor,
-                    "at": s.entry.at,
-                    "changes": s.entry.changes,
-                    "comment": s.entry.comment,
-                    "acting_for": s.entry.acting_for,
-                    "digests": s.digests,
-                    "prev_hash": s.prev_hash,
-                    "hash": s.hash,
-                }
-                for s in sealed
-            ],
-        )
+        self._insert_rows(t.history, _history_rows(sealed))
 
     def audit_rows(self, instance_id: str) -> list[StoredRow | None]:
         """The history as stored, with digests and hashes (None for an unsealed row)."""
@@ -452,21 +774,7 @@ class Unit:
     def open_work(self, items: Sequence[WorkItem]) -> None:
         if not items:
             return
-        self.connection.execute(
-            t.work_items.insert(),
-            [
-                {
-                    "instance_id": w.instance_id,
-                    "state": w.state,
-                    "role": w.role,
-                    "assignee": w.assignee,
-                    "title": w.title,
-                    "opened_at": w.opened_at,
-                    "due_at": w.due_at,
-                }
-                for w in items
-            ],
-        )
+        self._insert_rows(t.work_items, _work_rows(items))
 
     def close_work(
         self, instance_id: str, states: Sequence[str], actor: str, now: datetime
@@ -474,43 +782,19 @@ class Unit:
         if not states:
             return
         self.connection.execute(
-            update(t.work_items)
-            .where(
-                t.work_items.c.instance_id == instance_id,
-                t.work_items.c.state.in_(list(states)),
-                t.work_items.c.closed_at.is_(None),
-            )
-            .values(closed_at=now, closed_by=actor)
+            _CLOSE_WORK,
+            {"b_id": instance_id, "b_states": list(states), "closed_at": now, "closed_by": actor},
         )
 
     def event_counts(self, instance_id: str, event: str) -> dict[str, int]:
         """How often ``event`` left each state of the instance."""
-        rows = self.connection.execute(
-            select(t.history.c.from_state, func.count())
-            .where(t.history.c.instance_id == instance_id, t.history.c.event == event)
-            .group_by(t.history.c.from_state)
-        )
+        rows = self.connection.execute(_EVENT_COUNTS, {"b_id": instance_id, "b_event": event})
         return {state: int(n) for state, n in rows if state is not None}
 
     def open_items(self, instance_id: str) -> dict[str, WorkItem]:
         """The instance's open work items by state."""
-        rows = self.connection.execute(
-            select(t.work_items).where(
-                t.work_items.c.instance_id == instance_id, t.work_items.c.closed_at.is_(None)
-            )
-        )
-        return {
-            r.state: WorkItem(
-                instance_id=r.instance_id,
-                state=r.state,
-                role=r.role,
-                assignee=r.assignee,
-                opened_at=r.opened_at,
-                due_at=r.due_at,
-                title=r.title,
-            )
-            for r in rows
-        }
+        rows = self.connection.execute(_OPEN_ITEMS, {"b_id": instance_id})
+        return {r.w_state: _open_item(instance_id, r) for r in rows}
 
     def reassign(self, instance_id: str, state: str, role: str, assignee: str | None) -> None:
         self.connection.execute(
@@ -577,20 +861,7 @@ class Unit:
     def insert_effects(self, effects: Sequence[Any], now: datetime) -> None:
         if not effects:
             return
-        self.connection.execute(
-            t.outbox.insert(),
-            [
-                {
-                    "instance_id": e.instance_id,
-                    "state": e.state,
-                    "kind": e.kind,
-                    "payload": e.payload,
-                    "status": "pending",
-                    "created_at": now,
-                }
-                for e in effects
-            ],
-        )
+        self._insert_rows(t.outbox, _effect_rows(effects, now))
 
     def outbox(
         self, instance_id: str | None = None, status: str | None = None, limit: int = 500
@@ -684,32 +955,17 @@ class Unit:
     def schedule_timers(self, timers: Sequence[Timer], now: datetime) -> None:
         if not timers:
             return
-        self.connection.execute(
-            t.timers.insert(),
-            [
-                {
-                    "instance_id": timer.instance_id,
-                    "state": timer.state,
-                    "timer_index": timer.index,
-                    "after": timer.after,
-                    "due_at": timer.due_at,
-                    "status": "pending",
-                    "created_at": now,
-                }
-                for timer in timers
-            ],
-        )
+        self._insert_rows(t.timers, _timer_rows(timers, now))
 
     def cancel_timers(self, instance_id: str, states: Sequence[str] | None, now: datetime) -> None:
         """Cancel pending timers of ``states`` (all of the instance's when None)."""
-        if states is not None and not states:
-            return
-        statement = update(t.timers).where(
-            t.timers.c.instance_id == instance_id, t.timers.c.status == "pending"
-        )
-        if states is not None:
-            statement = statement.where(t.timers.c.state.in_(list(states)))
-        self.connection.execute(statement.values(status="cancelled", closed_at=now))
+        if states is None:
+            self.connection.execute(_CANCEL_TIMERS, {"b_id": instance_id, "closed_at": now})
+        elif states:
+            self.connection.execute(
+                _CANCEL_STATE_TIMERS,
+                {"b_id": instance_id, "b_states": list(states), "closed_at": now},
+            )
 
     def claim_due_timer(self, now: datetime) -> Timer | None:
         """The next pending timer due at ``now``, locked with its instance (others skip it)."""
@@ -835,24 +1091,14 @@ class Unit:
 
     def person(self, person_id: str, on: date | None = None) -> Person | None:
         """A person with their roles, plus roles delegated to them that are in force ``on``."""
-        row = self.connection.execute(select(t.people).where(t.people.c.id == person_id)).first()
-        if row is None:
+        if on is None:
+            rows = self.connection.execute(_PERSON, {"person_id": person_id}).all()
+        else:
+            rows = self.connection.execute(_PERSON_ON, {"person_id": person_id, "on": on}).all()
+        if not rows or rows[0].kind != 0:
             return None
-        grants = self.connection.execute(
-            select(t.person_roles)
-            .where(t.person_roles.c.person_id == person_id)
-            .order_by(t.person_roles.c.role, t.person_roles.c.directorate)
-        )
-        roles = [RoleGrant(g.role, g.directorate or None) for g in grants]
-        if on is not None:
-            d = t.delegations
-            delegated = self.connection.execute(
-                select(d)
-                .where(d.c.to_person == person_id, d.c.starts_on <= on, d.c.ends_on >= on)
-                .order_by(d.c.id)
-            )
-            roles += [RoleGrant(g.role, g.directorate or None, g.from_person) for g in delegated]
-        return Person(id=row.id, name=row.name, roles=tuple(roles))
+        roles = [RoleGrant(r.a, r.b or None, r.c if r.kind == 2 else None) for r in rows if r.kind]
+        return Person(id=person_id, name=rows[0].a, roles=tuple(roles))
 
     def add_delegation(
         self,
