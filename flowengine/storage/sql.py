@@ -33,7 +33,6 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     literal_column,
     null,
     or_,
@@ -66,7 +65,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 def _describe_url(url: str) -> str:
@@ -670,7 +669,9 @@ class Unit:
         if status:
             query = query.where(t.instances.c.status == status)
         if overdue_at is not None:
-            query = query.where(t.instances.c.status == "active", t.instances.c.due_at < overdue_at)
+            # a literal, so both planners can use the partial index ix_instances_due
+            active = t.instances.c.status == literal_column("'active'")
+            query = query.where(active, t.instances.c.due_at < overdue_at)
         rows = [_instance(r) for r in self.connection.execute(query)]
         if state:
             rows = [r for r in rows if state in r.states]
@@ -1218,7 +1219,7 @@ class SqlStore:
         try:
             with self.unit(writes=False) as unit:
                 connection = unit.connection
-                if not inspect(connection).has_table("alembic_version"):
+                if not connection.dialect.has_table(connection, "alembic_version"):
                     return None
                 value = connection.execute(text("SELECT version_num FROM alembic_version"))
                 return value.scalar()

@@ -91,7 +91,13 @@ instances = Table(
     Column("history_head", String(64)),  # hash of the newest history row
 )
 Index("ix_instances_flow_status", instances.c.flow, instances.c.status)
-Index("ix_instances_due", instances.c.due_at, postgresql_where=text("status = 'active'"))
+# partial on both backends: the query must say status = 'active' as a literal
+Index(
+    "ix_instances_due",
+    instances.c.due_at,
+    postgresql_where=text("status = 'active'"),
+    sqlite_where=text("status = 'active'"),
+)
 Index("ix_instances_parent", instances.c.parent_id)
 
 history = Table(
