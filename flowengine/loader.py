@@ -48,8 +48,15 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
+# Every non-text plain scalar starts with one of these; anything else is text, and
+# most scalars of a flow (ids, titles) skip the eight patterns below.
+_NOT_TEXT_STARTS = frozenset("~nNtTfF0123456789+-.")
+
+
 def resolve_plain_scalar(text: str) -> Any:
     """Resolve an unquoted scalar by the YAML 1.2 core schema."""
+    if text and text[0] not in _NOT_TEXT_STARTS:
+        return unicodedata.normalize("NFC", text)
     if _NULL.match(text):
         return None
     if text in _BOOL:
@@ -77,12 +84,18 @@ class Position:
 
 @dataclass
 class LoadedDocument:
-    """The plain value of a YAML file and where each of its nodes stands."""
+    """The plain value of a YAML file and where each of its nodes stands.
+
+    Positions are kept as 0-based ``(line, column)`` pairs and turned into a
+    :class:`Position` only when an issue asks: a file has thousands of nodes
+    and usually no issue. (Pairs of ints, not the parser's marks, which would
+    keep thousands of objects alive for the garbage collector to walk.)
+    """
 
     path: str
     data: Any
-    positions: dict[PathKey, Position] = field(default_factory=dict)
-    key_positions: dict[PathKey, Position] = field(default_factory=dict)
+    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
 
     def position(self, loc: PathKey, *, key: bool = False) -> Position:
@@ -90,12 +103,12 @@ class LoadedDocument:
         table = self.key_positions if key else self.positions
         probe = tuple(loc)
         while probe:
-            if probe in table:
-                return table[probe]
-            if probe in self.positions:
-                return self.positions[probe]
+            found = table.get(probe) or self.positions.get(probe)
+            if found:
+                return Position(found[0] + 1, found[1] + 1)
             probe = probe[:-1]
-        return self.positions.get((), Position(1, 1))
+        line, column = self.positions.get((), (0, 0))
+        return Position(line + 1, column + 1)
 
     def issue(self, loc: PathKey, message: str, *, key: bool = False, code: str = "") -> Issue:
         pos = self.position(loc, key=key)
@@ -118,14 +131,6 @@ def _pos(mark: Any) -> Position:
     if mark is None:
         return Position(1, 1)
     return Position(mark.line + 1, mark.column + 1)
-
-
-@dataclass
-class _Frame:
-    container: dict[str, Any] | list[Any]
-    loc: PathKey
-    pending_key: str | None = None
-    key_lines: dict[str, int] = field(default_factory=dict)
 
 
 def decode(raw: bytes, path: str) -> tuple[str, list[Issue]]:
@@ -166,122 +171,13 @@ def load_text(
 ) -> LoadedDocument:
     """Parse YAML text into a :class:`LoadedDocument` or raise :class:`YamlLoadError`."""
     doc = LoadedDocument(path=path, data=None, warnings=list(warnings or []))
-
-    def fail(mark: Any, message: str, code: str) -> YamlLoadError:
-        p = _pos(mark) if mark is not None else Position(1, 1)
-        return YamlLoadError(Issue(path, p.line, p.column, "error", message, code))
-
-    stack: list[_Frame] = []
-    documents = 0
-    root_set = False
-
-    def attach(value: Any, start: Any, loc_for_child: PathKey | None = None) -> PathKey:
-        """Place a finished value into its parent; return the value's path."""
-        nonlocal root_set
-        if not stack:
-            doc.data = value
-            root_set = True
-            doc.positions[()] = _pos(start)
-            return ()
-        top = stack[-1]
-        if isinstance(top.container, list):
-            loc = (*top.loc, len(top.container))
-            top.container.append(value)
-        else:
-            key = top.pending_key if top.pending_key is not None else ""
-            loc = (*top.loc, key)
-            top.container[key] = value
-            top.pending_key = None
-        doc.positions[loc] = _pos(start)
-        return loc
-
-    def take_key(event: Any) -> bool:
-        """If the top frame is a mapping awaiting a key, consume ``event`` as the key."""
-        if not stack:
-            return False
-        top = stack[-1]
-        if not isinstance(top.container, dict) or top.pending_key is not None:
-            return False
-        if not isinstance(event, yaml.ScalarEvent):
-            raise fail(event.start_mark, "mapping keys must be plain text", "key-type")
-        key: Any = event.value if event.style else resolve_plain_scalar(event.value)
-        if event.tag is not None and event.tag != "!":
-            raise fail(event.start_mark, f"YAML tags ({event.tag}) are not allowed", "tag")
-        if key == "<<" and not event.style:
-            raise fail(
-                event.start_mark,
-                "YAML merge keys (<<) are not allowed; write the keys out",
-                "merge-key",
-            )
-        if not isinstance(key, str):
-            raise fail(
-                event.start_mark,
-                f"mapping key {event.value!r} must be text; quote it",
-                "key-type",
-            )
-        key = unicodedata.normalize("NFC", key)
-        line = _pos(event.start_mark).line
-        if key in top.key_lines:
-            raise fail(
-                event.start_mark,
-                f"duplicate key '{key}' (first defined on line {top.key_lines[key]})",
-                "duplicate-key",
-            )
-        top.key_lines[key] = line
-        top.pending_key = key
-        doc.key_positions[(*top.loc, key)] = _pos(event.start_mark)
-        return True
-
+    parser = _Loader(text)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise fail(
-                        event.start_mark,
-                        "only one YAML document per file; remove the '---' separator",
-                        "multi-doc",
-                    )
-                continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent)):
-                continue
-            if isinstance(event, yaml.DocumentEndEvent):
-                continue
-            if isinstance(event, yaml.AliasEvent):
-                raise fail(
-                    event.start_mark,
-                    f"YAML aliases (*{event.anchor}) are not allowed; write the value out",
-                    "alias",
-                )
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                stack.pop()
-                continue
-            if take_key(event):
-                continue
-            tag = getattr(event, "tag", None)
-            if tag is not None and tag != "!":
-                raise fail(event.start_mark, f"YAML tags ({tag}) are not allowed", "tag")
-            if isinstance(event, yaml.ScalarEvent):
-                value = event.value if event.style else resolve_plain_scalar(event.value)
-                if isinstance(value, str):
-                    value = unicodedata.normalize("NFC", value)
-                attach(value, event.start_mark)
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if len(stack) >= max_depth:
-                    raise fail(
-                        event.start_mark,
-                        f"nesting deeper than {max_depth} levels; flatten the document",
-                        "depth",
-                    )
-                container: dict[str, Any] | list[Any] = (
-                    {} if isinstance(event, yaml.MappingStartEvent) else []
-                )
-                loc = attach(container, event.start_mark)
-                stack.append(_Frame(container, loc))
+        _walk_events(parser, doc, max_depth)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise fail(mark, f"YAML syntax error: {problem}", "syntax") from None
+        raise _fail(path, mark, f"YAML syntax error: {problem}", "syntax") from None
     except yaml.reader.ReaderError as exc:  # control characters and the like
         before = text[: exc.position]
         line = before.count("\n") + 1
@@ -293,9 +189,123 @@ def load_text(
         raise YamlLoadError(
             Issue(path, 1, 1, "error", f"YAML error: {first_line}", "syntax")
         ) from None
-    if not root_set:
-        doc.data = None
+    finally:
+        parser.dispose()
     return doc
+
+
+def _fail(path: str, mark: Any, message: str, code: str) -> YamlLoadError:
+    p = _pos(mark)
+    return YamlLoadError(Issue(path, p.line, p.column, "error", message, code))
+
+
+def _walk_events(parser: Any, doc: LoadedDocument, max_depth: int) -> None:
+    """Build ``doc.data`` from the parser's events (one loop, dispatched on type).
+
+    This is the hot path of ``flowengine validate``: events are compared by
+    type identity, marks are stored as they come, and a frame is a plain list.
+    """
+    path = doc.path
+    positions, key_positions = doc.positions, doc.key_positions
+    # a frame: [container, loc, pending key or None, {key: line}]
+    stack: list[list[Any]] = []
+    documents = 0
+    get_event = parser.get_event
+    while True:
+        event = get_event()
+        kind = type(event)
+        if (
+            kind is yaml.ScalarEvent
+            or kind is yaml.MappingStartEvent
+            or kind is yaml.SequenceStartEvent
+        ):
+            mark = event.start_mark
+            top = stack[-1] if stack else None
+            if top is not None and top[2] is None and type(top[0]) is dict:
+                _take_key(path, event, kind, top, key_positions)
+                continue
+            tag = event.tag
+            if tag is not None and tag != "!":
+                raise _fail(path, mark, f"YAML tags ({tag}) are not allowed", "tag")
+            value: Any
+            if kind is yaml.ScalarEvent:
+                raw = event.value
+                value = (
+                    unicodedata.normalize("NFC", raw)
+                    if event.style
+                    else (resolve_plain_scalar(raw))
+                )
+            else:
+                if len(stack) >= max_depth:
+                    raise _fail(
+                        path,
+                        mark,
+                        f"nesting deeper than {max_depth} levels; flatten the document",
+                        "depth",
+                    )
+                value = {} if kind is yaml.MappingStartEvent else []
+            if top is None:
+                doc.data = value
+                loc: PathKey = ()
+            elif type(top[0]) is list:
+                loc = (*top[1], len(top[0]))
+                top[0].append(value)
+            else:
+                loc = (*top[1], top[2])
+                top[0][top[2]] = value
+                top[2] = None
+            positions[loc] = (mark.line, mark.column)
+            if kind is not yaml.ScalarEvent:
+                stack.append([value, loc, None, {}])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+        elif kind is yaml.StreamEndEvent:
+            return
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _fail(
+                    path,
+                    event.start_mark,
+                    "only one YAML document per file; remove the '---' separator",
+                    "multi-doc",
+                )
+        elif kind is yaml.AliasEvent:
+            raise _fail(
+                path,
+                event.start_mark,
+                f"YAML aliases (*{event.anchor}) are not allowed; write the value out",
+                "alias",
+            )
+        # StreamStart and DocumentEnd carry nothing
+
+
+def _take_key(path: str, event: Any, kind: type, top: list[Any], key_positions: Any) -> None:
+    """Consume ``event`` as the key the mapping frame ``top`` awaits."""
+    mark = event.start_mark
+    if kind is not yaml.ScalarEvent:
+        raise _fail(path, mark, "mapping keys must be plain text", "key-type")
+    key: Any = event.value if event.style else resolve_plain_scalar(event.value)
+    if event.tag is not None and event.tag != "!":
+        raise _fail(path, mark, f"YAML tags ({event.tag}) are not allowed", "tag")
+    if key == "<<" and not event.style:
+        raise _fail(
+            path, mark, "YAML merge keys (<<) are not allowed; write the keys out", "merge-key"
+        )
+    if not isinstance(key, str):
+        raise _fail(path, mark, f"mapping key {event.value!r} must be text; quote it", "key-type")
+    key = unicodedata.normalize("NFC", key)
+    lines = top[3]
+    if key in lines:
+        raise _fail(
+            path,
+            mark,
+            f"duplicate key '{key}' (first defined on line {lines[key]})",
+            "duplicate-key",
+        )
+    lines[key] = mark.line + 1
+    top[2] = key
+    key_positions[(*top[1], key)] = (mark.line, mark.column)
 
 
 def load_file(

@@ -40,9 +40,9 @@ class TestPositions:
     def test_values_and_keys_keep_line_and_column(self) -> None:
         """Every node remembers where it stands so errors can point at it."""
         doc = load_text("a:\n  b:\n    - x\n    - {c: 1}\n", "f.yaml")
-        assert doc.positions[("a", "b", 1, "c")].line == 4
-        assert doc.key_positions[("a", "b")].line == 2
-        assert doc.key_positions[("a", "b")].column == 3
+        assert doc.position(("a", "b", 1, "c")).line == 4
+        assert doc.position(("a", "b"), key=True).line == 2
+        assert doc.position(("a", "b"), key=True).column == 3
 
 
 class TestRefusals:
