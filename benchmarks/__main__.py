@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("validation", "steps", "delivery")
+BENCHMARKS = ("validation", "steps", "scale", "cli", "memory", "delivery")
 
 
 def main(argv: list[str]) -> int:

@@ -12,6 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 
+def spread(values: list[float]) -> float:
+    """(max - min) / median: how far apart the rounds were."""
+    middle = statistics.median(values)
+    return (max(values) - min(values)) / middle if middle else 0.0
+
+
 def measure(fn: Callable[[], Any], *, rounds: int = 5, warmup: int = 1) -> dict[str, float]:
     """Run ``fn`` ``warmup`` times unmeasured, then ``rounds`` times; seconds per run."""
     for _ in range(warmup):
@@ -25,7 +31,7 @@ def measure(fn: Callable[[], Any], *, rounds: int = 5, warmup: int = 1) -> dict[
         "median_s": statistics.median(times),
         "min_s": min(times),
         "max_s": max(times),
-        "spread": (max(times) - min(times)) / statistics.median(times),
+        "spread": spread(times),
     }
 
 
