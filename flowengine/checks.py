@@ -19,7 +19,15 @@ from typing import Any
 from flowengine import schema
 from flowengine.durations import DurationSyntaxError, parse_duration
 from flowengine.errors import Issue, did_you_mean
-from flowengine.expressions import BUILTIN_NAMES, ExpressionError, compile_expression
+from flowengine.expressions import (
+    BUILTIN_NAMES,
+    FOREACH_NAMES,
+    IN_STATE,
+    IN_STATE_CALL,
+    IN_STATE_LITERAL,
+    ExpressionError,
+    compile_expression,
+)
 from flowengine.loader import LoadedDocument, PathKey
 from flowengine.values import value_problem
 
@@ -66,7 +74,9 @@ def successors(state: schema.StateDoc) -> list[tuple[str, PathKey]]:
         out += [(e.to, ("on", eid, "to")) for eid, e in state.on.items()]
     if isinstance(state, schema.ApprovalState):
         out += [(state.approve.to, ("approve", "to")), (state.reject.to, ("reject", "to"))]
-    if isinstance(state, (schema.TaskState, schema.ApprovalState)):
+    if isinstance(state, (schema.ParallelState, schema.SubflowState)):
+        out += [(e.to, ("on", eid, "to")) for eid, e in state.on.items()]
+    if isinstance(state, (schema.TaskState, schema.ApprovalState, schema.ParallelState)):
         out += [(t.to, ("timers", i, "to")) for i, t in enumerate(state.timers) if t.to]
     if isinstance(state, schema.DecisionState):
         out += [(c.to, ("choices", i, "to")) for i, c in enumerate(state.choices)]
@@ -77,7 +87,7 @@ def successors(state: schema.StateDoc) -> list[tuple[str, PathKey]]:
 
 
 def events_of(state: schema.StateDoc) -> dict[str, schema.EventDoc]:
-    if isinstance(state, schema.TaskState):
+    if isinstance(state, (schema.TaskState, schema.ParallelState, schema.SubflowState)):
         return dict(state.on)
     if isinstance(state, schema.ApprovalState):
         return {"approve": state.approve, "reject": state.reject}
@@ -162,18 +172,22 @@ class FlowChecker:
         except DurationSyntaxError as exc:
             self.error(path, str(exc), "duration")
 
-    def check_expression(self, path: PathKey, source: str, context: str) -> None:
+    def check_expression(
+        self, path: PathKey, source: str, context: str, extra: frozenset[str] = frozenset()
+    ) -> None:
         try:
             expression = compile_expression(source)
         except ExpressionError as exc:
             self.error(path, f"{context}: {exc}", "expression")
             return
-        allowed = set(self.fields) | BUILTIN_NAMES
+        allowed = set(self.fields) | BUILTIN_NAMES | extra
         if not self.has_waiting_subflow:
             allowed.discard("child")
         for name in sorted(expression.variables - allowed):
             hint = did_you_mean(name, allowed)
             self.error(path, f"{context} `{source}` names undeclared field '{name}'{hint}", "field")
+        if IN_STATE in expression.functions:
+            self.check_in_state(path, source, context)
         if "size" in expression.functions:
             self.warn(
                 path,
@@ -181,6 +195,38 @@ class FlowChecker:
                 "use max_length on the field for text length",
                 "size-bytes",
             )
+
+    def check_in_state(self, path: PathKey, source: str, context: str) -> None:
+        """``in_state`` takes a quoted state name, and the state must exist."""
+        literals = IN_STATE_LITERAL.findall(source)
+        if len(literals) != len(IN_STATE_CALL.findall(source)):
+            self.error(
+                path,
+                f"{context} `{source}`: in_state takes one state name in quotes, "
+                'e.g. in_state("onay")',
+                "in-state",
+            )
+        known = self.state_names()
+        for double, single in literals:
+            name = double or single
+            if name not in known:
+                hint = did_you_mean(name, known)
+                self.error(
+                    path, f"{context} `{source}`: no state '{name}' in this flow{hint}", "in-state"
+                )
+
+    def state_names(self) -> set[str]:
+        """Every state's local and qualified (``parallel.branch.state``) name."""
+        names: set[str] = set()
+        pending: list[tuple[str, Mapping[str, schema.StateDoc]]] = [("", self.doc.states)]
+        while pending:
+            prefix, states = pending.pop()
+            for sid, state in states.items():
+                names |= {sid, prefix + sid}
+                if isinstance(state, schema.ParallelState):
+                    for bid, branch in state.branches.items():
+                        pending.append((f"{prefix}{sid}.{bid}.", branch.states))
+        return names
 
     def check_template(self, path: PathKey, template: str, context: str) -> None:
         try:
@@ -222,6 +268,10 @@ class FlowChecker:
                 self.check_duration(("privacy", "retention"), doc.privacy.retention)
         for i, role in enumerate(doc.starters or []):
             self.check_role(("starters", i), role)
+        for name, signal in doc.signals.items():
+            self.check_id(("signals", name), name, "signal")
+            for i, role in enumerate(signal.roles):
+                self.check_role(("signals", name, "roles", i), role)
         start_state = doc.states.get(doc.start)
         if (
             doc.starters is None
@@ -484,15 +534,72 @@ class FlowChecker:
             for i, effect in enumerate(state.effects):
                 self.check_effect((*path, "effects", i), effect)
         elif isinstance(state, schema.ParallelState):
-            for bid in state.branches:
-                self.check_id((*path, "branches", bid), bid, "branch")
+            self.check_parallel(path, sid, state)
         elif isinstance(state, schema.SubflowState):
             self.check_subflow(path, state)
         elif isinstance(state, schema.EndState):
             self.check_id((*path, "outcome"), state.outcome, "outcome", key=False)
+            if state.terminate and scope.label == "flow":
+                self.error(
+                    (*path, "terminate"),
+                    f"end '{sid}' is not inside a parallel branch, where every end already "
+                    "ends the instance; remove 'terminate'",
+                    "terminate",
+                )
+
+    def check_parallel(self, path: PathKey, sid: str, state: schema.ParallelState) -> None:
+        for bid, branch in state.branches.items():
+            self.check_id((*path, "branches", bid), bid, "branch")
+            if branch.when:
+                self.check_expression(
+                    (*path, "branches", bid, "when"), branch.when, f"branch '{bid}' condition"
+                )
+        if state.join and state.join.count > len(state.branches):
+            self.error(
+                (*path, "join", "count"),
+                f"join count {state.join.count} is more than the {len(state.branches)} "
+                f"branches of '{sid}'; it could never join",
+                "join-count",
+            )
+        for eid, event in state.on.items():
+            self.check_event((*path, "on", eid), eid, event)
+            if not event.roles:
+                self.error(
+                    (*path, "on", eid),
+                    f"event '{eid}' of parallel '{sid}' needs 'roles': a parallel has no "
+                    "role of its own to say who may withdraw it",
+                    "parallel-roles",
+                    key=True,
+                )
+            if event.requires:
+                self.error(
+                    (*path, "on", eid, "requires"),
+                    f"event '{eid}' of parallel '{sid}' cannot require fields",
+                    "parallel-requires",
+                )
+        for i, timer in enumerate(state.timers):
+            self.check_duration((*path, "timers", i, "after"), timer.after)
+            for j, role in enumerate(timer.notify or []):
+                self.check_role((*path, "timers", i, "notify", j), role)
 
     def check_event(self, path: PathKey, eid: str, event: schema.EventDoc) -> None:
         self.check_id(path, eid, "event")
+        if event.signal is not None and (
+            event.when or event.requires or event.comment == "required"
+        ):
+            self.error(
+                (*path, "signal"),
+                f"event '{eid}' is fired by the signal '{event.signal}', with no person to "
+                "give data or a comment: drop its 'when', 'requires' and 'comment: required'",
+                "signal",
+            )
+        if event.signal is not None and event.signal not in self.doc.signals:
+            hint = did_you_mean(event.signal, self.doc.signals)
+            self.error(
+                (*path, "signal"),
+                f"signal '{event.signal}' is not declared under 'signals'{hint}",
+                "signal",
+            )
         for i, role in enumerate(event.roles or []):
             self.check_role((*path, "roles", i), role)
         for i, name in enumerate(event.requires):
@@ -541,7 +648,50 @@ class FlowChecker:
                     "field",
                     key=True,
                 )
-            self.check_expression((*path, "input", name), source, f"input '{name}'")
+            extra = FOREACH_NAMES if state.foreach else frozenset()
+            self.check_expression((*path, "input", name), source, f"input '{name}'", extra)
+        if state.foreach is not None:
+            spec = self.fields.get(state.foreach)
+            if spec is None or spec.type != "list":
+                kind = "is not declared" if spec is None else f"is a {spec.type}, not a list"
+                self.error(
+                    (*path, "foreach"),
+                    f"foreach field '{state.foreach}' {kind}; name a list field",
+                    "foreach",
+                )
+        if state.join is not None:
+            if state.foreach is None:
+                self.error(
+                    (*path, "join"),
+                    "'join' on a subflow needs 'foreach' (it counts the children that ended)",
+                    "join-foreach",
+                )
+            elif not state.wait:
+                self.error((*path, "join"), "'join' needs 'wait: true'", "join-foreach")
+        for eid, event in state.on.items():
+            self.check_event((*path, "on", eid), eid, event)
+            if not state.wait:
+                self.error(
+                    (*path, "on", eid),
+                    f"event '{eid}': a subflow with 'wait: false' moves on at once; "
+                    "only a waiting subflow has events",
+                    "subflow-events",
+                    key=True,
+                )
+            if not event.roles:
+                self.error(
+                    (*path, "on", eid),
+                    f"event '{eid}' of subflow '{path[-1]}' needs 'roles'",
+                    "subflow-roles",
+                    key=True,
+                )
+            if event.to == path[-1] and state.foreach is None:
+                self.error(
+                    (*path, "on", eid, "to"),
+                    f"event '{eid}' leads back to its own subflow, which adds children for "
+                    "new items of a 'foreach' list; this subflow has no 'foreach'",
+                    "subflow-events",
+                )
 
 
 def subflow_cycles(flows: Mapping[str, ParsedFlow]) -> list[Issue]:

@@ -21,6 +21,10 @@ from flowengine.durations import Duration, parse_duration
 from flowengine.expressions import Expression, compile_expression
 
 WAITING = ("task", "approval")
+# States the compiler adds inside a parallel (never written in YAML; a flow's own
+# ids are lower-case letters first, so these cannot collide):
+SKIPPED = "_skipped"  # the end of a branch whose `when` was false at the fork
+JOINED = "_joined"  # a partial join fired and its `remaining: finish` branches run on
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,24 @@ class FlowDefinition:
     def events(self, state: str) -> dict[str, schema.EventDoc]:
         return events_of(self.states[state].doc)
 
+    def branches(self, parallel: str) -> dict[str, tuple[str, str | None]]:
+        """Branch scope (``par.branch.``) → (qualified start, its `when` or None)."""
+        doc = self.states[parallel].doc
+        assert isinstance(doc, schema.ParallelState)  # noqa: S101 - callers pass a parallel
+        return {
+            f"{parallel}.{bid}.": (f"{parallel}.{bid}.{branch.start}", branch.when)
+            for bid, branch in doc.branches.items()
+        }
+
+    def enclosing_parallels(self, state: str) -> list[str]:
+        """The parallels around ``state``, innermost first."""
+        out = []
+        parallel = self.enclosing_parallel(state)
+        while parallel is not None:
+            out.append(parallel)
+            parallel = self.enclosing_parallel(parallel)
+        return out
+
     def enclosing_parallel(self, state: str) -> str | None:
         """The parallel state whose branch holds ``state``, if any."""
         scope = self.states[state].scope
@@ -142,6 +164,8 @@ def _expression_sources(state: schema.StateDoc) -> Iterator[str]:
         yield from (choice.when for choice in state.choices)
     if isinstance(state, schema.SubflowState):
         yield from state.input.values()
+    if isinstance(state, schema.ParallelState):
+        yield from (branch.when for branch in state.branches.values() if branch.when)
 
 
 def compile_flow(
@@ -160,6 +184,27 @@ def compile_flow(
             branch_starts[name] = tuple(
                 f"{name}.{bid}.{branch.start}" for bid, branch in state.branches.items()
             )
+            for bid, branch in state.branches.items():
+                if branch.when:
+                    skipped = f"{name}.{bid}.{SKIPPED}"
+                    states[skipped] = StateDef(
+                        skipped,
+                        SKIPPED,
+                        f"{name}.{bid}.",
+                        schema.EndState(type="end", outcome="skipped", title="Dal atlandı"),
+                    )
+            if state.join and state.join.remaining == "finish":
+                joined = f"{name}.{JOINED}"
+                states[joined] = StateDef(
+                    joined,
+                    JOINED,
+                    f"{name}.",
+                    schema.EndState(
+                        type="end", outcome="joined", title="Birleşildi, kalan dallar sürüyor"
+                    ),
+                )
+            if state.timers:
+                timer_delays[name] = tuple(parse_duration(t.after) for t in state.timers)
         for text in _expression_sources(state):
             if text not in expressions:
                 expressions[text] = compile_expression(text)

@@ -46,7 +46,7 @@ def versions(engine: Engine, flow: str) -> list[VersionInfo]:
         counts: dict[int, Counter[str]] = {v: Counter() for v, _ in stored}
         completed: Counter[int] = Counter()
         for instance in unit.list_instances(flow=flow, limit=1_000_000):
-            if instance.status == "completed":
+            if instance.status != "active":
                 completed[instance.version] += 1
             else:
                 counts.setdefault(instance.version, Counter()).update(instance.states)

@@ -40,6 +40,7 @@ from flowengine.errors import (
     NotFound,
     PermissionDenied,
     StorageError,
+    TransitionNotAllowed,
     UnknownFlow,
     UnknownInstance,
     UnknownPerson,
@@ -462,6 +463,7 @@ class Engine:
                     self.timezone,
                     state=state,
                     work=work,
+                    children=self._foreach_children(unit, instance, definition),
                     rejections=(
                         unit.event_counts(instance.id, "reject")
                         if event == "reject" and definition.escalating_states
@@ -540,6 +542,65 @@ class Engine:
 
         return self._command(None, "", run)
 
+    def signal(
+        self, ref: str, name: str, actor: str, idempotency_key: str | None = None
+    ) -> Instance:
+        """Send the signal ``name`` to ``ref`` as ``actor`` (see `signals:` of the flow)."""
+
+        def run(unit: Unit) -> Instance:
+            person = self._person(unit, actor)
+            instance, definition = self._locked(unit, ref)
+            try:
+                result = runtime.signal(
+                    definition, instance, name, person, self.clock(), self.timezone
+                )
+            except PermissionDenied as exc:
+                raise _refusal(exc, instance.id, instance.flow, actor, f"signal {name}") from None
+            return self._save(unit, result, instance, definition)
+
+        request = _request_hash("signal", ref, actor, name)
+        return self._command(idempotency_key, request, run)
+
+    def cancel(self, ref: str, actor: str, reason: str) -> Instance:
+        """Withdraw a whole instance (cancel case): every active state is cancelled.
+
+        Allowed to a manager (``mudur``) and to holders of a role that may start
+        the flow (the desk that took the request in). A reason is required.
+        """
+        if not reason.strip():
+            raise InvalidData({"reason": "withdrawing a case needs a reason; give --reason"})
+
+        def run(unit: Unit) -> Instance:
+            person = self._person(unit, actor)
+            instance, definition = self._locked(unit, ref)
+            allowed = (MANAGER_ROLE, *definition.starters)
+            if not any(person.holds(role) for role in allowed):
+                raise _refusal(
+                    PermissionDenied(
+                        f"{actor} may not withdraw {instance.reference}: it needs one of the "
+                        f"roles {', '.join(allowed)}"
+                    ),
+                    instance.id,
+                    instance.flow,
+                    actor,
+                    "cancel",
+                )
+            if instance.status != "active":
+                raise TransitionNotAllowed(instance.reference, "cancel", instance.status, [])
+            result = runtime.cancel(
+                definition, instance, actor, reason.strip(), self.clock(), self.timezone
+            )
+            return self._save(unit, result, instance, definition)
+
+        return self._command(None, "", run)
+
+    def _locked(self, unit: Unit, ref: str) -> tuple[Instance, FlowDefinition]:
+        """The instance ``ref``, locked for this command, and its flow version."""
+        instance = unit.load_instance(ref, lock=True)
+        if instance is None:
+            raise UnknownInstance(ref)
+        return instance, self.definition(instance.flow, instance.version, unit)
+
     def save_step(
         self,
         unit: Unit,
@@ -576,7 +637,8 @@ class Engine:
             history_head=sealed[-1].hash if sealed else instance.history_head,
         )
         timed = definition.timer_delays
-        if instance.status == "completed":
+        unit.cancel_effects(instance.id, result.withdrawn, now)
+        if instance.status != "active":
             cancel: list[str] | None = None if timed or not same_version else []
         else:
             cancel = [s for s in result.closed if s in timed or not same_version]
@@ -588,7 +650,7 @@ class Engine:
                 closed=result.closed,
                 opened=result.opened,
                 cancel_timers=cancel,
-                timers=[] if instance.status == "completed" else result.timers,
+                timers=[] if instance.status != "active" else result.timers,
                 effects=result.effects,
                 now=now,
             )
@@ -607,22 +669,73 @@ class Engine:
                 runtime.SYSTEM_ACTOR,
                 parent=(instance.id, spawn.parent_state),
             )
-        if instance.status == "completed" and instance.parent_id:
+        if result.cancel_children:
+            self._cancel_children(unit, instance, result.cancel_children)
+        if instance.status != "active" and instance.parent_id:
             self._resume_parent(unit, instance)
         return instance
+
+    def _cancel_children(self, unit: Unit, parent: Instance, states: list[str]) -> None:
+        """Cancel the running children of withdrawn subflow states (and theirs)."""
+        for child in unit.children(parent.id):
+            if child.status != "active" or child.parent_state not in states:
+                continue
+            child = unit.load_instance(child.id, lock=True) or child
+            definition = self.definition(child.flow, child.version, unit)
+            reason = f"{parent.reference} içinde geri çekildi"
+            result = runtime.cancel(
+                definition, child, runtime.SYSTEM_ACTOR, reason, self.clock(), self.timezone
+            )
+            self._save(unit, result, child, definition)
+
+    def _round_children(self, unit: Unit, parent: Instance, state: str) -> list[Instance]:
+        """The children ``parent`` started since it last entered ``state`` (a foreach)."""
+        entered = max(
+            (
+                h.at
+                for h in unit.history(parent.id)
+                if h.to_state == state and h.from_state != state
+            ),
+            default=None,
+        )
+        return [
+            c
+            for c in unit.children(parent.id)
+            if c.parent_state == state and (entered is None or c.created_at >= entered)
+        ]
+
+    def _foreach_children(
+        self, unit: Unit, parent: Instance, definition: FlowDefinition
+    ) -> dict[str, int]:
+        """How many children each active `foreach` subflow of ``parent`` has started."""
+        counts = {}
+        for state in parent.states:
+            doc = definition.states[state].doc
+            if isinstance(doc, schema.SubflowState) and doc.foreach is not None:
+                counts[state] = len(self._round_children(unit, parent, state))
+        return counts
 
     def _resume_parent(self, unit: Unit, child: Instance) -> None:
         parent = unit.load_instance(child.parent_id or "", lock=True)
         if parent is None or child.parent_state not in parent.states:
             return  # a hand-off (wait: false) parent has moved on already
         definition = self.definition(parent.flow, parent.version, unit)
+        state = child.parent_state or ""
+        ended = total = 1
+        doc = definition.states[state].doc
+        if isinstance(doc, schema.SubflowState) and doc.foreach is not None:
+            siblings = self._round_children(unit, parent, state)
+            total = len(siblings)
+            ended = sum(1 for c in siblings if c.status != "active")
         result = runtime.child_ended(
             definition,
             parent,
-            child.parent_state or "",
+            state,
             {"outcome": child.outcome, "reference": child.reference, "flow": child.flow},
             self.clock(),
             self.timezone,
+            ended=ended,
+            total=total,
         )
         self._save(unit, result, parent, definition)
 
@@ -824,7 +937,7 @@ class Engine:
             if timer is None or timer.id is None:
                 return False
             instance = unit.load_instance(timer.instance_id, lock=True)
-            if instance is None or timer.state not in instance.states:
+            if instance is None or not runtime.is_active(instance, timer.state):
                 unit.close_timer(timer.id, "cancelled", now, worker)
                 return True
             definition = self.definition(instance.flow, instance.version, unit)

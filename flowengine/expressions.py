@@ -33,6 +33,21 @@ MAX_NESTING = 32
 
 # Names that every expression may read besides the flow's data fields.
 BUILTIN_NAMES = frozenset({"instance", "actor", "now", "child"})
+# ... and, in the `input` of a `foreach` subflow, the item and its position
+FOREACH_NAMES = frozenset({"item", "index"})
+# in_state("name"): whether a state is active (a milestone), given a local or
+# qualified name; read from `instance.states` of the variables.
+IN_STATE = "in_state"
+IN_STATE_CALL = re.compile(r"\bin_state\s*\(")
+IN_STATE_LITERAL = re.compile(r"\bin_state\s*\(\s*(?:\"([^\"\\]*)\"|'([^'\\]*)')\s*\)")
+
+
+def _in_state(states: list[str]) -> Callable[[str], bool]:
+    def in_state(name: str) -> bool:
+        return any(s == name or s.endswith("." + name) for s in states)
+
+    return in_state
+
 
 _MACRO_VARIABLE = re.compile(
     r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,"
@@ -70,6 +85,10 @@ class Expression:
         variables: Mapping[str, Any],
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> Any:
+        if IN_STATE in self.functions and not (functions and IN_STATE in functions):
+            instance = variables.get("instance") or {}
+            states = list(instance.get("states", ())) if isinstance(instance, Mapping) else []
+            functions = {**(functions or {}), IN_STATE: _in_state(states)}
         try:
             if functions:
                 context = cel.Context(variables=dict(variables), functions=dict(functions))

@@ -46,16 +46,30 @@ def _label(sid: str, state: schema.StateDoc) -> str:
         extra = f"\n({state.role}{', ' + state.sla if state.sla else ''})"
     elif isinstance(state, schema.SubflowState):
         extra = f"\n↳ {state.flow}{'' if state.wait else ' (devret)'}"
+        if state.foreach:
+            extra += f"\n∀ {state.foreach}{_join_text(state.join)}"
     elif isinstance(state, schema.EndState):
-        extra = f"\n[{state.outcome}]"
+        extra = f"\n[{state.outcome}]" + ("\n⏹ tümünü bitirir" if state.terminate else "")
     return title + extra
+
+
+def _join_text(join: schema.JoinDoc | None) -> str:
+    """' (2 yeter, kalanlar iptal)' for a partial join; '' for the usual one."""
+    if join is None:
+        return ""
+    rest = "iptal" if join.remaining == "cancel" else "sürer"
+    return f" ({join.count} yeter, kalanlar {rest})"
+
+
+def _branch_label(bid: str, branch: schema.BranchDoc) -> str:
+    return f"{bid} [{branch.when}]" if branch.when else bid
 
 
 def _edges(state: schema.StateDoc) -> Iterator[tuple[str, str, str]]:
     """(target, label, style) of every arrow leaving a state; style is solid/dashed."""
     for eid, event in events_of(state).items():
         yield event.to, event.title or eid, "solid"
-    if isinstance(state, (schema.TaskState, schema.ApprovalState)):
+    if isinstance(state, (schema.TaskState, schema.ApprovalState, schema.ParallelState)):
         for timer in state.timers:
             if timer.to:
                 yield timer.to, f"⏱ {timer.after}", "dashed"
@@ -92,11 +106,14 @@ def _mermaid_scope(
     for sid, state in states.items():
         node = f"{prefix}__{sid}"
         if isinstance(state, schema.ParallelState):
-            lines.append(f'{indent}subgraph {node}["∥ {_mermaid_text(state.title or sid)}"]')
+            title = _mermaid_text((state.title or sid) + _join_text(state.join))
+            lines.append(f'{indent}subgraph {node}["∥ {title}"]')
             lines.append(f"{indent}  direction LR")
             for bid, branch in state.branches.items():
                 bnode = f"{node}__{bid}"
-                lines.append(f'{indent}  subgraph {bnode}["{bid}"]')
+                lines.append(
+                    f'{indent}  subgraph {bnode}["{_mermaid_text(_branch_label(bid, branch))}"]'
+                )
                 _mermaid_scope(bnode, branch.states, lines, indent + "    ")
                 lines.append(f"{indent}  end")
             lines.append(f"{indent}end")
@@ -148,7 +165,8 @@ def _dot_scope(
         node = f"{prefix}__{sid}"
         if isinstance(state, schema.ParallelState):
             lines.append(f'{indent}subgraph "cluster_{node}" {{')
-            lines.append(f'{indent}  label="∥ {_dot_text(state.title or sid)}"; style=rounded;')
+            title = _dot_text((state.title or sid) + _join_text(state.join))
+            lines.append(f'{indent}  label="∥ {title}"; style=rounded;')
             lines.append(f'{indent}  "{node}__fork" [shape=box, label="", height=0.08, width=2,')
             lines.append(f'{indent}     fillcolor="#000000"];')
             lines.append(f'{indent}  "{node}__join" [shape=box, label="", height=0.08, width=2,')
@@ -160,7 +178,8 @@ def _dot_scope(
                 _dot_scope(bnode, branch.states, lines, indent + "    ")
                 lines.append(f"{indent}  }}")
                 entry = _dot_entry(bnode, branch.start, branch.states)
-                lines.append(f'{indent}  "{node}__fork" -> {entry};')
+                when = f' [label="{_dot_text(branch.when)}"]' if branch.when else ""
+                lines.append(f'{indent}  "{node}__fork" -> {entry}{when};')
                 for bsid, bstate in branch.states.items():
                     if isinstance(bstate, schema.EndState):
                         lines.append(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Status = Literal["active", "completed"]
+Status = Literal["active", "completed", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Instance:
     parent_state: str | None = None
     audit_salt: str | None = field(default=None, repr=False)
     history_head: str | None = field(default=None, repr=False)
+    signals: tuple[str, ...] = ()  # persistent signals no task has consumed yet
 
     def evolve(self, **changes: Any) -> Instance:
         return dataclasses.replace(self, **changes)
@@ -44,6 +45,7 @@ class Instance:
         """Every attribute by name (``states`` as a list), for storage and JSON output."""
         values = dataclasses.asdict(self)
         values["states"] = list(self.states)
+        values["signals"] = list(self.signals)
         return values
 
     @property

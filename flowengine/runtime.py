@@ -26,7 +26,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from flowengine import privacy, schema
-from flowengine.definition import FlowDefinition, StateDef, field_defaults
+from flowengine.definition import JOINED, SKIPPED, FlowDefinition, StateDef, field_defaults
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.errors import (
     GuardRefused,
@@ -90,7 +90,7 @@ class CompiledMachine:
                 transitions.append(
                     {"trigger": JOIN, "source": name, "dest": state.target(doc.next)}
                 )
-            if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
+            if isinstance(doc, (schema.TaskState, schema.ApprovalState, schema.ParallelState)):
                 for index, timer in enumerate(doc.timers):
                     if timer.to:
                         transitions.append(
@@ -171,6 +171,10 @@ class StepResult:
     effects: list[Effect] = field(default_factory=list)
     spawns: list[SpawnRequest] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
+    # states withdrawn by a cancel: their undelivered effects are dropped
+    withdrawn: list[str] = field(default_factory=list)
+    # waiting subflow states withdrawn: their running children are cancelled
+    cancel_children: list[str] = field(default_factory=list)
 
 
 def _render(template: str, data: Mapping[str, Any]) -> str:
@@ -252,6 +256,7 @@ class Step:
         self.result = StepResult(instance)
         self._seq = instance.row_version
         self.acting_for: str | None = None
+        self._forking: set[str] = set()  # parallels whose branches are being entered
 
     # -- bookkeeping ------------------------------------------------------------
 
@@ -299,6 +304,7 @@ class Step:
             "reference": self.instance.reference,
             "flow": self.instance.flow,
             "state": self.instance.state,
+            "states": list(self.instance.states),
             "started_at": self.instance.created_at,
         }
         values["actor"] = {"id": self.actor}
@@ -334,7 +340,13 @@ class Step:
     def leave(self, name: str) -> None:
         state = self.definition.states[name]
         self.effects(state, state.doc.on_exit)
-        if state.waits_for_people:
+        opened_now = [w for w in self.result.opened if w.state == name]
+        if opened_now:
+            # entered and left in this one step (a waiting signal moved it on):
+            # its work item and timers never reach the database
+            self.result.opened = [w for w in self.result.opened if w.state != name]
+            self.result.timers = [t for t in self.result.timers if t.state != name]
+        elif state.waits_for_people:
             self.result.closed.append(name)
         self._set(states=tuple(s for s in self.instance.states if s != name))
 
@@ -346,30 +358,82 @@ class Step:
         doc = state.doc
         if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
             self.open_work(state, doc)
+            self.consume_waiting_signal(name)
         elif isinstance(doc, (schema.DecisionState, schema.ActionState)):
             if isinstance(doc, schema.ActionState):
                 self.effects(state, doc.effects)
             self.auto(name, AUTO, doc.type)
         elif isinstance(doc, schema.ParallelState):
             self._set(states=tuple(s for s in self.instance.states if s != name))
-            for start in self.definition.branch_starts[name]:
+            self.schedule_timers(name)
+            self._forking.add(name)
+            for scope, (start, when) in self.definition.branches(name).items():
+                if when and self.definition.expression(when).evaluate(self.variables()) is not True:
+                    skipped = scope + SKIPPED
+                    self.record("skip", name, skipped, comment=f"koşul sağlanmadı: {when}")
+                    self._set(states=(*self.instance.states, skipped))
+                    continue
                 self.record("fork", name, start)
                 self.enter(start)
+                if self.instance.status != "active":
+                    return  # a branch ended the whole instance (terminate)
+            self._forking.discard(name)
             self.try_join(name)
         elif isinstance(doc, schema.SubflowState):
-            data = {
-                key: self.definition.expression(source).evaluate(self.variables())
-                for key, source in doc.input.items()
-            }
-            self.result.spawns.append(SpawnRequest(name, doc.flow, data, doc.wait))
+            if doc.foreach is None:
+                self.spawn(name, doc, self.variables())
+            else:
+                items = list(self.instance.data.get(doc.foreach) or [])
+                self.spawn_items(name, doc, items, 0)
+                if doc.wait and not items:
+                    self.auto(name, CHILD_ENDED, "foreach_empty")
+                    return
             if not doc.wait:
                 self.auto(name, AUTO, "handoff")
         elif isinstance(doc, schema.EndState):
             parallel = self.definition.enclosing_parallel(name)
-            if parallel is None:
+            if parallel is None or doc.terminate:
+                # branches still running (remaining: finish, or a terminating
+                # end) are withdrawn: the instance is over
+                others = [s for s in self.instance.states if s != name]
+                if others:
+                    self.withdraw(others, f"'{state.title}' ile sona erdi")
                 self._set(status="completed", outcome=doc.outcome, states=(name,))
             else:
                 self.try_join(parallel)
+
+    def spawn(self, name: str, doc: schema.SubflowState, variables: dict[str, Any]) -> None:
+        data = {
+            key: self.definition.expression(source).evaluate(variables)
+            for key, source in doc.input.items()
+        }
+        self.result.spawns.append(SpawnRequest(name, doc.flow, data, doc.wait))
+
+    def spawn_items(
+        self, name: str, doc: schema.SubflowState, items: list[Any], first: int
+    ) -> None:
+        """One child per item from position ``first`` on (`item`, `index` in `input`)."""
+        variables = self.variables()
+        for index in range(first, len(items)):
+            self.spawn(name, doc, {**variables, "item": items[index], "index": index})
+
+    def consume_waiting_signal(self, name: str) -> None:
+        """On entering ``name``: if a kept signal is one of its events', take it now."""
+        for eid, event in self.definition.events(name).items():
+            if event.signal is not None and event.signal in self.instance.signals:
+                pending = list(self.instance.signals)
+                pending.remove(event.signal)
+                self._set(signals=tuple(pending))
+                self.record("signal", name, name, comment=f"{event.signal} (bekleyen)")
+                self.move_on(name, eid)
+                return
+
+    def move_on(self, name: str, event: str) -> None:
+        """Take ``event`` out of ``name`` without a human (a signal)."""
+        target = self.machine.move(name, event, self.variables())
+        self.leave(name)
+        self.record(event, name, target)
+        self.enter(target)
 
     def auto(self, name: str, trigger: str, label: str) -> None:
         target = self.machine.move(name, trigger, self.variables())
@@ -378,24 +442,98 @@ class Step:
         self.enter(target)
 
     def try_join(self, parallel: str) -> None:
-        """Join ``parallel`` when every branch stands in one of its ends."""
+        """Join ``parallel`` once enough branches stand in one of their ends.
+
+        Enough is every branch, or `join.count` of them; the branches still
+        running are then withdrawn (`remaining: cancel`, the default) or run on
+        (`remaining: finish`, recorded by the parallel's `_joined` state, after
+        which their ends only leave the region).
+        """
+        if parallel in self._forking or parallel in self.instance.states:
+            return
         prefix = parallel + "."
+        joined = prefix + JOINED
+        branches = self.definition.branches(parallel)
         inside = [s for s in self.instance.states if s.startswith(prefix)]
-        branches = self.definition.branch_starts[parallel]
-        ended_scopes = {
+        ended = {
             self.definition.states[s].scope
             for s in inside
             if self.definition.states[s].kind == "end"
-            and self.definition.enclosing_parallel(s) == parallel
+            and self.definition.states[s].scope in branches
         }
-        if len(ended_scopes) < len(branches):
+        if joined in self.instance.states:
+            finished = [s for s in inside if self.definition.states[s].scope in ended]
+            rest = [s for s in inside if s not in finished and s != joined]
+            self.branches_ended([*finished, *([] if rest else [joined])])
             return
-        if parallel in self.instance.states:
+        doc = self.definition.states[parallel].doc
+        assert isinstance(doc, schema.ParallelState)  # noqa: S101 - parallel by construction
+        needed = doc.join.count if doc.join else len(branches)
+        if len(ended) < needed:
             return
         target = self.machine.move(parallel, JOIN, self.variables())
-        self._set(states=tuple(s for s in self.instance.states if not s.startswith(prefix)))
-        self.record("join", parallel, target)
+        running = [s for s in inside if self.definition.states[s].scope not in ended]
+        self.end_timers(parallel)
+        if running and doc.join and doc.join.remaining == "finish":
+            # the ended branches go; the running ones stay, marked by _joined
+            self.branches_ended([s for s in inside if s not in running])
+            self._set(states=(*self.instance.states, joined))
+            self.record("partial_join", None, joined)
+            self.record("partial_join", parallel, target)
+        else:
+            if running:
+                self.withdraw(running, f"'{self.definition.states[parallel].title}' birleşti")
+            self._set(states=tuple(s for s in self.instance.states if not s.startswith(prefix)))
+            self.record("join", parallel, target)
         self.enter(target)
+
+    def branches_ended(self, names: list[str]) -> None:
+        """Drop ended branch states of a region that joined already (one row each)."""
+        for name in names:
+            self.record("branch_ended", name, None)
+        gone = set(names)
+        self._set(states=tuple(s for s in self.instance.states if s not in gone))
+
+    def withdraw(self, names: list[str], reason: str) -> None:
+        """Cancel active states: close their work and timers, stop their children,
+        drop their undelivered effects, and record each in the history."""
+        for name in names:
+            state = self.definition.states[name]
+            if state.waits_for_people:
+                self.result.closed.append(name)
+            if isinstance(state.doc, schema.SubflowState) and state.doc.wait:
+                self.result.cancel_children.append(name)
+            self.end_timers(name)
+            self.result.withdrawn.append(name)
+            # every removal is a history row, so `audit replay` rebuilds the states
+            self.record("cancel", name, None, comment=reason)
+        gone = set(names)
+        # effects this very step produced for them must not go out either
+        self.result.effects = [e for e in self.result.effects if e.state not in gone]
+        self._set(states=tuple(s for s in self.instance.states if s not in gone))
+
+    def withdraw_region(self, parallel: str, reason: str) -> None:
+        """Cancel everything running inside ``parallel`` (a cancel region)."""
+        prefix = parallel + "."
+        self.withdraw([s for s in self.instance.states if s.startswith(prefix)], reason)
+        self.end_timers(parallel)
+
+    def end_timers(self, name: str) -> None:
+        """Make the pending timers of ``name`` (a task, approval or parallel) end."""
+        if name in self.definition.timer_delays and name not in self.result.closed:
+            self.result.closed.append(name)
+
+    def schedule_timers(self, name: str) -> None:
+        for index, delay in enumerate(self.definition.timer_delays.get(name, ())):
+            self.result.timers.append(
+                Timer(
+                    instance_id=self.instance.id,
+                    state=name,
+                    index=index,
+                    after=delay.text,
+                    due_at=delay.add_to(self.now, self.timezone),
+                )
+            )
 
     def open_work(self, state: StateDef, doc: schema.TaskState | schema.ApprovalState) -> None:
         assignee = self.scope_of(state)
@@ -414,16 +552,7 @@ class Step:
                 title=state.title,
             )
         )
-        for index, delay in enumerate(self.definition.timer_delays.get(state.name, ())):
-            self.result.timers.append(
-                Timer(
-                    instance_id=self.instance.id,
-                    state=state.name,
-                    index=index,
-                    after=delay.text,
-                    due_at=delay.add_to(self.now, self.timezone),
-                )
-            )
+        self.schedule_timers(state.name)
 
 
 def new_instance_data(definition: FlowDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -474,9 +603,14 @@ def authorize(
     acted for when only a delegated role allowed it, else None.
     """
     doc = definition.states[state].doc
-    assert isinstance(doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
+    assert isinstance(  # noqa: S101
+        doc,
+        (schema.TaskState, schema.ApprovalState, schema.ParallelState, schema.SubflowState),
+    )
     scope: str | None = None
-    if assigned is not None:
+    if isinstance(doc, (schema.ParallelState, schema.SubflowState)):
+        roles = list(event.roles or ())  # validation requires them on a parallel's events
+    elif assigned is not None:
         roles = event.roles or [assigned.role]
         scope = assigned.assignee
     else:
@@ -509,7 +643,7 @@ def allowed_events(
     if instance.status != "active":
         return []
     out = []
-    for state in instance.states:
+    for state in active_event_states(definition, instance):
         step = Step(definition, instance, person.id, now)
         variables = step.variables()
         for eid, event in definition.events(state).items():
@@ -535,17 +669,20 @@ def fire(
     state: str | None = None,
     work: Mapping[str, WorkItem] | None = None,
     rejections: Mapping[str, int] | None = None,
+    children: Mapping[str, int] | None = None,
 ) -> StepResult:
     """Fire a human event on an active instance (``state`` picks one of several branches;
     ``work`` holds the instance's open work items by state)."""
     candidates = [
         s
-        for s in instance.states
+        for s in active_event_states(definition, instance)
         if event in definition.events(s)
         and (state is None or s == state or s.endswith("." + state))
     ]
     if instance.status != "active" or not candidates:
-        allowed = sorted({e for s in instance.states for e in definition.events(s)})
+        allowed = sorted(
+            {e for s in active_event_states(definition, instance) for e in definition.events(s)}
+        )
         raise TransitionNotAllowed(instance.reference, event, instance.state, allowed)
     state = candidates[0]
     spec = definition.events(state)[event]
@@ -599,9 +736,95 @@ def fire(
                 "directorate": step.scope_of(definition.states[state]),
             }
             step.result.effects.append(Effect(instance.id, "notify", payload, state))
-    step.leave(state)
+    if isinstance(doc, schema.SubflowState) and target == state:
+        # the list grew: children for the new items; the state waits on for all
+        items = list(step.instance.data.get(doc.foreach or "") or [])
+        step.spawn_items(state, doc, items, (children or {}).get(state, len(items)))
+        step.record(event, state, state, changes=changes, comment=comment)
+        return step.result
+    if isinstance(doc, schema.ParallelState):
+        step.withdraw_region(state, f"'{definition.states[state].title}': {event}")
+    elif isinstance(doc, schema.SubflowState):
+        step.withdraw([state], f"'{definition.states[state].title}': {event}")
+    else:
+        step.leave(state)
     step.record(event, state, target, changes=changes, comment=comment)
     step.enter(target)
+    return step.result
+
+
+def active_event_states(definition: FlowDefinition, instance: Instance) -> list[str]:
+    """Active states, then the running parallels around them (their events cancel
+    the region): every state whose events may be fired now."""
+    out = list(instance.states)
+    for name in instance.states:
+        for parallel in definition.enclosing_parallels(name):
+            if parallel not in out:
+                out.append(parallel)
+    return out
+
+
+def is_active(instance: Instance, name: str) -> bool:
+    """True while ``name`` is active, or runs (a parallel with states inside)."""
+    prefix = name + "."
+    return name in instance.states or any(s.startswith(prefix) for s in instance.states)
+
+
+def cancel(
+    definition: FlowDefinition,
+    instance: Instance,
+    actor: str,
+    reason: str,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Withdraw a whole instance (cancel case): every active state is cancelled."""
+    step = Step(definition, instance, actor, now, timezone)
+    if instance.status != "active":
+        return step.result
+    step.withdraw(list(instance.states), reason)
+    step.record("cancel_case", None, None, comment=reason)
+    step._set(status="cancelled", outcome="cancelled", states=())
+    return step.result
+
+
+def signal(
+    definition: FlowDefinition,
+    instance: Instance,
+    name: str,
+    person: Person,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Deliver signal ``name``: an active state waiting for it moves on at once;
+    otherwise a persistent signal is kept for the first state that will, and a
+    transient one is recorded as lost."""
+    spec = definition.doc.signals.get(name)
+    if spec is None:
+        known = ", ".join(sorted(definition.doc.signals)) or "none"
+        raise InvalidData(
+            {"signal": f"flow '{definition.flow}' declares no signal '{name}' (declared: {known})"},
+            instance.reference,
+        )
+    if not any(person.holds(role) for role in spec.roles):
+        raise PermissionDenied(
+            f"{instance.reference}: {person.id} may not send the signal '{name}': it needs "
+            f"one of the roles {', '.join(spec.roles)}"
+        )
+    if instance.status != "active":
+        raise TransitionNotAllowed(instance.reference, f"signal {name}", instance.status, [])
+    step = Step(definition, instance, person.id, now, timezone)
+    for state in instance.states:
+        for eid, event in definition.events(state).items():
+            if event.signal == name:
+                step.record("signal", state, state, comment=name)
+                step.move_on(state, eid)
+                return step.result
+    if spec.transient:
+        step.record("signal", None, None, comment=f"{name}: bekleyen adım yok, düştü")
+    else:
+        step._set(signals=(*instance.signals, name))
+        step.record("signal", None, None, comment=f"{name}: saklandı")
     return step.result
 
 
@@ -612,11 +835,32 @@ def child_ended(
     child: dict[str, Any],
     now: datetime,
     timezone: str = DEFAULT_TIMEZONE,
+    ended: int = 1,
+    total: int = 1,
 ) -> StepResult:
-    """Resume a parent waiting in ``parent_state`` now that its child ended."""
+    """Resume a parent waiting in ``parent_state`` now that its child ended.
+
+    For a `foreach` subflow, ``ended`` of its ``total`` children have ended:
+    the parent moves on when all (or `join.count`) have, withdrawing the rest
+    unless `join.remaining` is `finish`.
+    """
     step = Step(definition, parent, SYSTEM_ACTOR, now, timezone, child=child)
     if parent.status != "active" or parent_state not in parent.states:
         return step.result
+    doc = definition.states[parent_state].doc
+    if isinstance(doc, schema.SubflowState) and doc.foreach is not None:
+        needed = min(doc.join.count, total) if doc.join else total
+        if ended < needed:
+            step.record(
+                "child_ended",
+                parent_state,
+                parent_state,
+                changes={"child": [None, child]},
+                comment=f"{ended}/{total}",
+            )
+            return step.result
+        if ended < total and (doc.join is None or doc.join.remaining == "cancel"):
+            step.result.cancel_children.append(parent_state)
     target = step.machine.move(parent_state, CHILD_ENDED, step.variables())
     step.leave(parent_state)
     step.record(
@@ -639,7 +883,7 @@ def fire_timer(
     """Fire a due timer: notify its roles (the state stays) or move to its target."""
     state = definition.states[timer.state]
     doc = state.doc
-    assert isinstance(doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
+    assert isinstance(doc, (schema.TaskState, schema.ApprovalState, schema.ParallelState))  # noqa: S101
     spec = doc.timers[timer.index]
     step = Step(definition, instance, SYSTEM_ACTOR, now, timezone)
     note = f"{timer.after} doldu"
@@ -657,7 +901,10 @@ def fire_timer(
         step.result.effects.append(Effect(instance.id, "notify", payload, state.name))
         return step.result
     target = step.machine.move(timer.state, TIMER.format(timer.index), step.variables())
-    step.leave(timer.state)
+    if isinstance(doc, schema.ParallelState):
+        step.withdraw_region(timer.state, f"'{state.title}' {note}")
+    else:
+        step.leave(timer.state)
     step.record("timer", timer.state, target, comment=note)
     step.enter(target)
     return step.result

@@ -136,6 +136,18 @@ class EventDoc(Model):
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
     compute: dict[str, str] = Field(default_factory=dict)
     comment: Literal["required", "optional"] | None = None
+    # extension: fired by itself when this signal arrives while the state is
+    # active (or on entering it, if a persistent signal is waiting)
+    signal: str | None = None
+
+
+class SignalDoc(Model):
+    """Extension: a signal sent to an instance (`flowengine signal REF NAME`)."""
+
+    title: str | None = None
+    roles: list[str] = Field(min_length=1)  # who may send it
+    # transient: lost if no active state waits for it; else kept until consumed
+    transient: bool = False
 
 
 class TimerDoc(Model):
@@ -198,12 +210,30 @@ class DecisionState(StateBase):
 class BranchDoc(Model):
     start: str
     states: dict[str, StateDoc]
+    # extension: a branch whose condition is false at the fork is skipped and
+    # counts as ended (OR-split and its synchronizing merge)
+    when: str | None = None
+
+
+class JoinDoc(Model):
+    """Extension: continue when ``count`` branches have ended (N-out-of-M join)."""
+
+    count: int = Field(ge=1)
+    # cancel: the branches still running are withdrawn; finish: they run on, and
+    # their ends no longer move the instance
+    remaining: Literal["cancel", "finish"] = "cancel"
 
 
 class ParallelState(StateBase):
     type: Literal["parallel"]
     branches: dict[str, BranchDoc] = Field(min_length=1)
     next: str
+    join: JoinDoc | None = None
+    # extension: events that withdraw everything inside (cancel region); they
+    # need `roles`, since a parallel has no role of its own
+    on: dict[str, EventDoc] = Field(default_factory=dict)
+    # extension: interrupting timers (`to` only) that withdraw everything inside
+    timers: list[TimerDoc] = Field(default_factory=list)
 
 
 class SubflowState(StateBase):
@@ -212,6 +242,14 @@ class SubflowState(StateBase):
     input: dict[str, str] = Field(default_factory=dict)
     wait: bool = True
     next: str
+    # extension: one child per item of this list field (`item` and `index` in
+    # `input`); with `wait`, move on when all (or `join.count`) have ended
+    foreach: str | None = None
+    join: JoinDoc | None = None
+    # extension: events on a waiting subflow; they withdraw its running children
+    # and move to `to`, except an event whose `to` is the state itself, which
+    # starts children for items the event added to the `foreach` list
+    on: dict[str, EventDoc] = Field(default_factory=dict)
 
 
 class ActionState(StateBase):
@@ -223,6 +261,9 @@ class ActionState(StateBase):
 class EndState(StateBase):
     type: Literal["end"]
     outcome: str
+    # extension: inside a parallel branch, end the whole instance at once,
+    # withdrawing every other branch (explicit termination)
+    terminate: bool = False
 
 
 StateDoc = Annotated[
@@ -256,5 +297,6 @@ class FlowDoc(Model):
     starters: list[str] | None = None
     privacy: PrivacyDoc | None = None
     data: dict[str, FieldDoc] = Field(default_factory=dict)
+    signals: dict[str, SignalDoc] = Field(default_factory=dict)
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)

@@ -260,6 +260,33 @@ def reassign(
 
 
 @app.command()
+def signal(
+    ref: Ref,
+    name: Annotated[str, typer.Argument(help="The signal, as declared under 'signals:'.")],
+    actor: Actor,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Send it at most once.")
+    ] = None,
+) -> None:
+    """Send a signal to a case: a step waiting for it moves on, else it is kept (or lost)."""
+    with open_engine() as engine:
+        instance = engine.signal(ref, name, actor, idempotency_key=idempotency_key)
+    typer.echo(f"{instance.reference}: {instance.state or instance.status}")
+
+
+@app.command()
+def cancel(
+    ref: Ref,
+    actor: Actor,
+    reason: Annotated[str, typer.Option("--reason", help="Why the case is withdrawn.")],
+) -> None:
+    """Withdraw a whole case: every open step is cancelled (a manager or the desk)."""
+    with open_engine() as engine:
+        instance = engine.cancel(ref, actor, reason)
+    typer.echo(f"{instance.reference}: {instance.status}")
+
+
+@app.command()
 def tasks(actor: Actor, as_json: AsJson = False) -> None:
     """A person's inbox: overdue in red, due today in yellow."""
     with open_engine() as engine:

@@ -65,7 +65,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 
 def _describe_url(url: str) -> str:
@@ -157,7 +157,7 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
 # about ten times a step (benchmarks/bench_steps.py, docs/performance.md).
 _UPDATED_COLUMNS = (
     "version", "states", "status", "outcome", "row_version", "updated_at", "updated_by",
-    "due_at", "audit_salt", "history_head",
+    "due_at", "audit_salt", "history_head", "signals",
 )  # fmt: skip
 
 
@@ -276,6 +276,7 @@ def _instance(row: Any) -> Instance:
         parent_state=row.parent_state,
         audit_salt=row.audit_salt,
         history_head=row.history_head,
+        signals=tuple(row.signals or ()),
     )
 
 
@@ -596,6 +597,7 @@ class Unit:
         else:
             params.update({f"i_{k}": getattr(instance, k) for k in _UPDATED_COLUMNS})
             params["i_states"] = list(instance.states)
+            params["i_signals"] = list(instance.signals)
             params["i_data"] = instance.data
             params["b_row_version"] = previous.row_version
         result = self.connection.execute(statement, params)
@@ -632,6 +634,7 @@ class Unit:
         """
         values = {name: getattr(instance, name) for name in _UPDATED_COLUMNS}
         values["states"] = list(instance.states)
+        values["signals"] = list(instance.signals)
         values["b_id"] = instance.id
         values["b_row_version"] = expected_row_version
         statement = _UPDATE_INSTANCE
@@ -760,7 +763,8 @@ class Unit:
             query = query.where(t.instances.c.flow == flow)
         if ended_before is not None:
             query = query.where(
-                t.instances.c.status == "completed", t.instances.c.updated_at < ended_before
+                t.instances.c.status.in_(("completed", "cancelled")),
+                t.instances.c.updated_at < ended_before,
             )
         return list(self.connection.execute(query).scalars())
 
@@ -858,6 +862,21 @@ class Unit:
             )
             for r in self.connection.execute(query)
         ]
+
+    def cancel_effects(self, instance_id: str, states: Sequence[str], now: datetime) -> None:
+        """Drop the undelivered effects of withdrawn ``states`` (leased ones may still go)."""
+        if not states:
+            return
+        self.connection.execute(
+            update(t.outbox)
+            .where(
+                t.outbox.c.instance_id == instance_id,
+                t.outbox.c.state.in_(list(states)),
+                t.outbox.c.status.in_(("pending", "failed")),
+                or_(t.outbox.c.lease_until.is_(None), t.outbox.c.lease_until < now),
+            )
+            .values(status="cancelled")
+        )
 
     def insert_effects(self, effects: Sequence[Any], now: datetime) -> None:
         if not effects:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import FLOWS, ROOT
 
@@ -15,9 +16,9 @@ LAMBA = [
 ]  # fmt: skip
 
 
-def cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(db_url: str, *args: str, flows: Path = FLOWS) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flowengine", "--db", db_url, "--flows", str(FLOWS), *args],
+        [sys.executable, "-m", "flowengine", "--db", db_url, "--flows", str(flows), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -26,7 +27,7 @@ def cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ok(db_url: str, *args: str) -> str:
-    result = cli(db_url, *args)
+def ok(db_url: str, *args: str, flows: Path = FLOWS) -> str:
+    result = cli(db_url, *args, flows=flows)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
