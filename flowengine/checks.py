@@ -215,6 +215,16 @@ class FlowChecker:
                     path, f"{context} `{source}`: no state '{name}' in this flow{hint}", "in-state"
                 )
 
+    def mutex_uses(self) -> dict[str, int]:
+        """How many states of the flow name each mutex."""
+        uses: dict[str, int] = {}
+        for scope in iter_scopes(self.doc):
+            for state in scope.states.values():
+                mutex = getattr(state, "mutex", None)
+                if mutex:
+                    uses[mutex] = uses.get(mutex, 0) + 1
+        return uses
+
     def state_names(self) -> set[str]:
         """Every state's local and qualified (``parallel.branch.state``) name."""
         names: set[str] = set()
@@ -496,6 +506,15 @@ class FlowChecker:
                 self.check_effect((*path, hook, i), effect)
         if isinstance(state, (schema.TaskState, schema.ApprovalState)):
             self.check_role((*path, "role"), state.role)
+            if state.mutex is not None:
+                self.check_id((*path, "mutex"), state.mutex, "mutex", key=False)
+                if self.mutex_uses().get(state.mutex, 0) < 2:
+                    self.warn(
+                        (*path, "mutex"),
+                        f"mutex '{state.mutex}' is on no other state, so it never makes "
+                        f"'{sid}' wait; put it on every state that must not run alongside",
+                        "mutex-alone",
+                    )
             if state.assignee:
                 self.check_expression((*path, "assignee"), state.assignee, "assignee")
             if state.sla:

@@ -110,6 +110,17 @@ class TransitionNotAllowed(FlowEngineError):
         )
 
 
+class StateWaiting(FlowEngineError):
+    """The state's work waits for a mutex another state holds."""
+
+    def __init__(self, ref: str, state: str, mutex: str, holder: str) -> None:
+        self.ref, self.state, self.mutex, self.holder = ref, state, mutex, holder
+        super().__init__(
+            f"{ref}: '{state}' waits for '{mutex}', which '{holder}' holds; "
+            "it can be worked on once that step is done"
+        )
+
+
 class PermissionDenied(FlowEngineError):
     def __init__(self, message: str) -> None:
         super().__init__(message)

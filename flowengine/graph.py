@@ -44,6 +44,8 @@ def _label(sid: str, state: schema.StateDoc) -> str:
     extra = ""
     if isinstance(state, (schema.TaskState, schema.ApprovalState)):
         extra = f"\n({state.role}{', ' + state.sla if state.sla else ''})"
+        if state.mutex:
+            extra += f"\n🔒 {state.mutex}"
     elif isinstance(state, schema.SubflowState):
         extra = f"\n↳ {state.flow}{'' if state.wait else ' (devret)'}"
         if state.foreach:

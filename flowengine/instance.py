@@ -37,6 +37,7 @@ class Instance:
     audit_salt: str | None = field(default=None, repr=False)
     history_head: str | None = field(default=None, repr=False)
     signals: tuple[str, ...] = ()  # persistent signals no task has consumed yet
+    locks: dict[str, str] = field(default_factory=dict)  # mutex name -> holding state
 
     def evolve(self, **changes: Any) -> Instance:
         return dataclasses.replace(self, **changes)

@@ -32,6 +32,7 @@ from flowengine.errors import (
     GuardRefused,
     InvalidData,
     PermissionDenied,
+    StateWaiting,
     TransitionNotAllowed,
     did_you_mean,
 )
@@ -257,6 +258,9 @@ class Step:
         self._seq = instance.row_version
         self.acting_for: str | None = None
         self._forking: set[str] = set()  # parallels whose branches are being entered
+        # mutex → the state that left it in this step; released in settle() unless
+        # the section goes on into another state of the same mutex
+        self._releasing: dict[str, str] = {}
 
     # -- bookkeeping ------------------------------------------------------------
 
@@ -337,8 +341,54 @@ class Step:
 
     # -- moving -----------------------------------------------------------------
 
+    def mutex_of(self, name: str) -> str | None:
+        doc = self.definition.states[name].doc
+        return doc.mutex if isinstance(doc, (schema.TaskState, schema.ApprovalState)) else None
+
+    def waiting_for(self, name: str) -> tuple[str, str] | None:
+        """(mutex, holder) when ``name`` is active but waits for its mutex."""
+        mutex = self.mutex_of(name)
+        holder = self.instance.locks.get(mutex) if mutex else None
+        if mutex is None or holder == name:
+            return None
+        return mutex, holder or "?"
+
+    def release_later(self, name: str) -> None:
+        mutex = self.mutex_of(name)
+        if mutex is not None and self.instance.locks.get(mutex) == name:
+            self._releasing[mutex] = name
+
+    def take(self, mutex: str, name: str) -> bool:
+        """Hold ``mutex`` for ``name`` if it is free or its section goes on into it."""
+        holder = self.instance.locks.get(mutex)
+        if holder is not None and holder != self._releasing.get(mutex):
+            return False
+        self._releasing.pop(mutex, None)
+        self._set(locks={**self.instance.locks, mutex: name})
+        return True
+
+    def settle(self) -> StepResult:
+        """End the step: release the mutexes left, giving each to the next waiting state."""
+        while self._releasing:
+            mutex, releaser = self._releasing.popitem()
+            if self.instance.locks.get(mutex) != releaser:
+                continue
+            locks = {k: v for k, v in self.instance.locks.items() if k != mutex}
+            self._set(locks=locks)
+            waiting = [s for s in self.instance.states if self.mutex_of(s) == mutex]
+            if waiting:
+                name = waiting[0]
+                self._set(locks={**locks, mutex: name})
+                self.record("resume", name, name, comment=f"{mutex} serbest")
+                state = self.definition.states[name]
+                assert isinstance(state.doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
+                self.open_work(state, state.doc)
+                self.consume_waiting_signal(name)
+        return self.result
+
     def leave(self, name: str) -> None:
         state = self.definition.states[name]
+        self.release_later(name)
         self.effects(state, state.doc.on_exit)
         opened_now = [w for w in self.result.opened if w.state == name]
         if opened_now:
@@ -357,6 +407,10 @@ class Step:
         self.effects(state, state.doc.on_enter)
         doc = state.doc
         if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
+            if doc.mutex is not None and not self.take(doc.mutex, name):
+                holder = self.instance.locks.get(doc.mutex)
+                self.record("wait", name, name, comment=f"{doc.mutex} ({holder}) bekleniyor")
+                return
             self.open_work(state, doc)
             self.consume_waiting_signal(name)
         elif isinstance(doc, (schema.DecisionState, schema.ActionState)):
@@ -499,6 +553,7 @@ class Step:
         drop their undelivered effects, and record each in the history."""
         for name in names:
             state = self.definition.states[name]
+            self.release_later(name)
             if state.waits_for_people:
                 self.result.closed.append(name)
             if isinstance(state.doc, schema.SubflowState) and state.doc.wait:
@@ -584,7 +639,7 @@ def start(
         "start", None, definition.start, changes={k: [None, v] for k, v in blank.data.items()}
     )
     step.enter(definition.start)
-    return step.result
+    return step.settle()
 
 
 def authorize(
@@ -645,6 +700,8 @@ def allowed_events(
     out = []
     for state in active_event_states(definition, instance):
         step = Step(definition, instance, person.id, now)
+        if step.waiting_for(state) is not None:
+            continue
         variables = step.variables()
         for eid, event in definition.events(state).items():
             try:
@@ -687,6 +744,9 @@ def fire(
     state = candidates[0]
     spec = definition.events(state)[event]
     step = Step(definition, instance, person.id, now, timezone)
+    waiting = step.waiting_for(state)
+    if waiting is not None:
+        raise StateWaiting(instance.reference, state, *waiting)
     step.acting_for = authorize(
         definition, instance, state, spec, person, step.variables(), (work or {}).get(state)
     )
@@ -741,7 +801,7 @@ def fire(
         items = list(step.instance.data.get(doc.foreach or "") or [])
         step.spawn_items(state, doc, items, (children or {}).get(state, len(items)))
         step.record(event, state, state, changes=changes, comment=comment)
-        return step.result
+        return step.settle()
     if isinstance(doc, schema.ParallelState):
         step.withdraw_region(state, f"'{definition.states[state].title}': {event}")
     elif isinstance(doc, schema.SubflowState):
@@ -750,7 +810,7 @@ def fire(
         step.leave(state)
     step.record(event, state, target, changes=changes, comment=comment)
     step.enter(target)
-    return step.result
+    return step.settle()
 
 
 def active_event_states(definition: FlowDefinition, instance: Instance) -> list[str]:
@@ -781,11 +841,11 @@ def cancel(
     """Withdraw a whole instance (cancel case): every active state is cancelled."""
     step = Step(definition, instance, actor, now, timezone)
     if instance.status != "active":
-        return step.result
+        return step.settle()
     step.withdraw(list(instance.states), reason)
     step.record("cancel_case", None, None, comment=reason)
     step._set(status="cancelled", outcome="cancelled", states=())
-    return step.result
+    return step.settle()
 
 
 def signal(
@@ -819,13 +879,13 @@ def signal(
             if event.signal == name:
                 step.record("signal", state, state, comment=name)
                 step.move_on(state, eid)
-                return step.result
+                return step.settle()
     if spec.transient:
         step.record("signal", None, None, comment=f"{name}: bekleyen adım yok, düştü")
     else:
         step._set(signals=(*instance.signals, name))
         step.record("signal", None, None, comment=f"{name}: saklandı")
-    return step.result
+    return step.settle()
 
 
 def child_ended(
@@ -846,7 +906,7 @@ def child_ended(
     """
     step = Step(definition, parent, SYSTEM_ACTOR, now, timezone, child=child)
     if parent.status != "active" or parent_state not in parent.states:
-        return step.result
+        return step.settle()
     doc = definition.states[parent_state].doc
     if isinstance(doc, schema.SubflowState) and doc.foreach is not None:
         needed = min(doc.join.count, total) if doc.join else total
@@ -858,7 +918,7 @@ def child_ended(
                 changes={"child": [None, child]},
                 comment=f"{ended}/{total}",
             )
-            return step.result
+            return step.settle()
         if ended < total and (doc.join is None or doc.join.remaining == "cancel"):
             step.result.cancel_children.append(parent_state)
     target = step.machine.move(parent_state, CHILD_ENDED, step.variables())
@@ -870,7 +930,7 @@ def child_ended(
         changes={"child": [None, child]},
     )
     step.enter(target)
-    return step.result
+    return step.settle()
 
 
 def fire_timer(
@@ -899,7 +959,7 @@ def fire_timer(
             "directorate": step.scope_of(state),
         }
         step.result.effects.append(Effect(instance.id, "notify", payload, state.name))
-        return step.result
+        return step.settle()
     target = step.machine.move(timer.state, TIMER.format(timer.index), step.variables())
     if isinstance(doc, schema.ParallelState):
         step.withdraw_region(timer.state, f"'{state.title}' {note}")
@@ -907,4 +967,4 @@ def fire_timer(
         step.leave(timer.state)
     step.record("timer", timer.state, target, comment=note)
     step.enter(target)
-    return step.result
+    return step.settle()

@@ -176,6 +176,9 @@ class TaskState(StateBase):
     sla: str | None = None
     on: dict[str, EventDoc]
     timers: list[TimerDoc] = Field(default_factory=list)
+    # extension: at most one state holding this name works at a time; a state
+    # entered while another holds it waits (no work item) until it is released
+    mutex: str | None = None
 
 
 class EscalationDoc(Model):
@@ -194,6 +197,7 @@ class ApprovalState(StateBase):
     reject: EventDoc
     timers: list[TimerDoc] = Field(default_factory=list)
     escalate: EscalationDoc | None = None
+    mutex: str | None = None  # as on a task
 
 
 class Choice(Model):

@@ -65,7 +65,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 
 def _describe_url(url: str) -> str:
@@ -157,7 +157,7 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
 # about ten times a step (benchmarks/bench_steps.py, docs/performance.md).
 _UPDATED_COLUMNS = (
     "version", "states", "status", "outcome", "row_version", "updated_at", "updated_by",
-    "due_at", "audit_salt", "history_head", "signals",
+    "due_at", "audit_salt", "history_head", "signals", "locks",
 )  # fmt: skip
 
 
@@ -277,6 +277,7 @@ def _instance(row: Any) -> Instance:
         audit_salt=row.audit_salt,
         history_head=row.history_head,
         signals=tuple(row.signals or ()),
+        locks=dict(row.locks or {}),
     )
 
 

@@ -13,6 +13,7 @@ from flowengine.errors import (
     GuardRefused,
     InvalidData,
     PermissionDenied,
+    StateWaiting,
     TransitionNotAllowed,
 )
 from flowengine.instance import Instance
@@ -409,3 +410,30 @@ def test_unknown_signal_is_refused_with_the_declared_ones(patterns: Engine) -> N
     case = patterns.start("odeme_sinyali", {}, actor="ayse")
     with pytest.raises(InvalidData, match=r"declares no signal 'odeme'.*kontrol_et, odeme_alindi"):
         patterns.signal(case.reference, "odeme", "fatma")
+
+
+# -- critical section: kritik_bolge.yaml --------------------------------------------
+
+
+def test_wcp39_critical_section_holds_from_first_to_last_step(patterns: Engine) -> None:
+    case = patterns.start("kritik_bolge", {}, actor="ayse")
+    ref = case.reference
+    assert work(patterns, ref) == ["fen_kesif"]  # Zabıta's visit waits for the vehicle
+    assert patterns.tasks("can") == []
+    with pytest.raises(StateWaiting, match="waits for 'kesif_araci'"):
+        patterns.fire(ref, "yerinde", "can", state="zabita_kesif")
+    patterns.fire(ref, "yerinde", "ali", state="fen_kesif")
+    assert work(patterns, ref) == ["fen_rapor"]  # the section goes on; still held
+    patterns.fire(ref, "raporla", "ali", state="fen_rapor")
+    assert work(patterns, ref) == ["zabita_kesif"]  # released to the waiting visit
+    assert patterns.get(ref).locks == {"kesif_araci": "kesifler.zabita_dali.zabita_kesif"}
+    patterns.fire(ref, "yerinde", "can", state="zabita_kesif")
+    done = patterns.fire(ref, "raporla", "can", state="zabita_rapor")
+    assert done.states == ("degerlendir",) and done.locks == {}
+    assert [e for e, _ in events(patterns, ref)].count("resume") == 1
+
+
+def test_a_withdrawn_holder_releases_its_mutex(patterns: Engine) -> None:
+    case = patterns.start("kritik_bolge", {}, actor="ayse")
+    cancelled = patterns.cancel(case.reference, "arda", "Keşif gereksiz")
+    assert cancelled.locks == {} and work(patterns, case.reference) == []
