@@ -86,6 +86,62 @@ def successors(state: schema.StateDoc) -> list[tuple[str, PathKey]]:
     return out
 
 
+def reply_edges(state: schema.StateDoc) -> list[tuple[str, bool]]:
+    """(target, whether the move answers the citizen finally) of each way out."""
+    out = [(e.to, e.reply == "final") for e in events_of(state).values()]
+    event_refs: set[PathKey] = {("on", eid, "to") for eid in events_of(state)}
+    event_refs |= {("approve", "to"), ("reject", "to")}
+    for target, ref in successors(state):
+        if ref in event_refs:
+            continue  # counted above, with its reply mark
+        through_join = ref == ("next",)
+        out.append(
+            (
+                target,
+                isinstance(state, schema.ParallelState)
+                and through_join
+                and parallel_replies(state),
+            )
+        )
+    return out
+
+
+def parallel_replies(state: schema.ParallelState) -> bool:
+    """A branch that always runs, always to the join, answers on every path."""
+    if state.join is not None and state.join.count < len(state.branches):
+        return False
+    return any(
+        branch.when is None and not unreplied_ends(branch.states, branch.start)
+        for branch in state.branches.values()
+    )
+
+
+def unreplied_ends(states: Mapping[str, schema.StateDoc], start: str) -> dict[str, list[str]]:
+    """Ends of a scope reachable from ``start`` without a final reply, each with a path."""
+    parents: dict[tuple[str, bool], tuple[str, bool] | None] = {(start, False): None}
+    frontier = [(start, False)]
+    found: dict[str, list[str]] = {}
+    while frontier:
+        node = frontier.pop(0)
+        sid, replied = node
+        state = states.get(sid)
+        if state is None:
+            continue
+        if isinstance(state, schema.EndState) and not replied and sid not in found:
+            path: list[str] = []
+            step: tuple[str, bool] | None = node
+            while step is not None:
+                path.append(step[0])
+                step = parents[step]
+            found[sid] = path[::-1]
+        for target, final in reply_edges(state):
+            child = (target, replied or final)
+            if target in states and child not in parents:
+                parents[child] = node
+                frontier.append(child)
+    return found
+
+
 def events_of(state: schema.StateDoc) -> dict[str, schema.EventDoc]:
     if isinstance(state, (schema.TaskState, schema.ParallelState, schema.SubflowState)):
         return dict(state.on)
@@ -296,7 +352,21 @@ class FlowChecker:
             )
         for scope in iter_scopes(doc):
             self.check_scope(scope)
+        if doc.citizen_reply == "required":
+            self.check_replies()
         return self.issues
+
+    def check_replies(self) -> None:
+        """Every path from the start to an end passes a final reply (Law 3071 art. 7)."""
+        for end, path in unreplied_ends(self.doc.states, self.doc.start).items():
+            self.error(
+                ("states", end),
+                f"end '{end}' can be reached without a final reply to the citizen "
+                f"(Law 3071, art. 7): {' → '.join(path)}; mark the event that answers "
+                "the citizen on that path with 'reply: final'",
+                "citizen-reply",
+                key=True,
+            )
 
     def check_organization(self) -> None:
         if self.org is None:

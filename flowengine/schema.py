@@ -139,6 +139,9 @@ class EventDoc(Model):
     # extension: fired by itself when this signal arrives while the state is
     # active (or on entering it, if a persistent signal is waiting)
     signal: str | None = None
+    # extension: this event answers the citizen, finally (Law 3071 art. 7) or
+    # as an interim progress reply (safahat)
+    reply: Literal["final", "interim"] | None = None
 
 
 class SignalDoc(Model):
@@ -302,5 +305,7 @@ class FlowDoc(Model):
     privacy: PrivacyDoc | None = None
     data: dict[str, FieldDoc] = Field(default_factory=dict)
     signals: dict[str, SignalDoc] = Field(default_factory=dict)
+    # extension: every path to an end must pass an event with `reply: final`
+    citizen_reply: Literal["required"] | None = None
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)
