@@ -16,6 +16,8 @@ is appended to the chain, which still verifies.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -243,6 +245,79 @@ def export(engine: Engine, ref: str, actor: str) -> dict[str, Any]:
             for e in entries
         ],
     }
+
+
+@dataclass(frozen=True)
+class Holding:
+    """An instance that holds a data subject's personal data."""
+
+    reference: str
+    flow: str
+    status: str
+    started_at: str
+    fields: tuple[str, ...]
+
+
+def _contact_matcher(contact: str) -> Callable[[Any], bool]:
+    """Match a name, an e-mail address or a phone number as people write them.
+
+    Text compares case- and accent-form-insensitively (Turkish İ/ı included);
+    a contact with 7 or more digits also matches a phone written with spaces,
+    dashes or a leading 0 / +90 (its last 10 digits).
+    """
+    wanted = _fold(contact)
+    digits = "".join(c for c in contact if c.isdigit())
+
+    def matches(value: Any) -> bool:
+        if not isinstance(value, str) or not value:
+            return False
+        if wanted and wanted in _fold(value):
+            return True
+        if len(digits) >= 7:
+            found = "".join(c for c in value if c.isdigit())
+            return len(found) >= 7 and found[-10:] == digits[-10:]
+        return False
+
+    return matches
+
+
+def _fold(text: str) -> str:
+    # "İ".lower() is "i̇" (two code points) in Python; fold Turkish capitals first
+    text = text.replace("İ", "i").replace("I", "ı")
+    return unicodedata.normalize("NFC", " ".join(text.casefold().split()))
+
+
+def find(engine: Engine, contact: str, actor: str) -> tuple[list[Holding], list[str]]:
+    """Every instance whose personal fields hold ``contact`` (KVKK art. 11 and 13).
+
+    Searches the flows whose personal data ``actor`` may see; returns the
+    holdings and the flows it could not search for lack of that role.
+    """
+    if len(contact.strip()) < 3:
+        raise InvalidData({"contact": "give at least 3 characters (a name, e-mail or phone)"})
+    matches = _contact_matcher(contact.strip())
+    found: list[Holding] = []
+    skipped: list[str] = []
+    with engine.store.unit(writes=False) as unit:
+        person = unit.person(actor)
+        if person is None:
+            raise UnknownPerson(actor)
+        for flow, current in sorted(engine.current.items()):
+            personal = current.personal_fields
+            if not personal:
+                continue
+            if not privacy.entitled(current, person):
+                skipped.append(flow)
+                continue
+            for reference, _version, status, created, data in unit.data_of_flow(flow):
+                hits = tuple(sorted(f for f in personal if matches(data.get(f))))
+                if hits:
+                    found.append(
+                        Holding(
+                            reference, flow, status, created.isoformat(timespec="seconds"), hits
+                        )
+                    )
+    return found, skipped
 
 
 def purge(engine: Engine) -> list[Finding]:

@@ -117,6 +117,52 @@ def personal_export(
         echo_json(trust.export(engine, ref, actor))
 
 
+@personal_app.command("find")
+def personal_find(
+    contact: Annotated[
+        str, typer.Option("--contact", help="A name, e-mail address or phone number.")
+    ],
+    actor: Actor,
+    as_json: AsJson = False,
+) -> None:
+    """Every case holding a person's data, for a KVKK request (then export or erase)."""
+    from flowengine import trust
+
+    with open_engine() as engine:
+        found, skipped = trust.find(engine, contact, actor)
+    if as_json:
+        echo_json(
+            {
+                "instances": [
+                    {
+                        "reference": h.reference,
+                        "flow": h.flow,
+                        "status": h.status,
+                        "started_at": h.started_at,
+                        "fields": list(h.fields),
+                    }
+                    for h in found
+                ],
+                "flows_not_searched": skipped,
+            }
+        )
+        return
+    for h in found:
+        typer.echo(f"{h.reference}\t{h.flow}\t{h.status}\t{h.started_at}\t{', '.join(h.fields)}")
+    typer.echo(f"{len(found)} case(s) hold this person's data", err=True)
+    if found:
+        typer.echo(
+            f"  each: flowengine personal-data export REF --as {actor}  |  "
+            f"flowengine personal-data erase REF --as {actor} --reason …",
+            err=True,
+        )
+    if skipped:
+        typer.echo(
+            f"  not searched (you may not see their personal data): {', '.join(skipped)}",
+            err=True,
+        )
+
+
 @personal_app.command("purge")
 def personal_purge(as_json: AsJson = False) -> None:
     """Erase personal data kept longer than each flow's privacy.retention after the end."""

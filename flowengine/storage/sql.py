@@ -756,6 +756,24 @@ class Unit:
                     .values(message=cleaned)
                 )
 
+    def data_of_flow(self, flow: str) -> Iterator[tuple[str, str, str, datetime, dict[str, Any]]]:
+        """(reference, version, status, created_at, data) of every instance of ``flow``,
+        streamed (a data-subject search reads them all, once)."""
+        query = (
+            select(
+                t.instances.c.reference,
+                t.instances.c.version,
+                t.instances.c.status,
+                t.instances.c.created_at,
+                t.instances.c.data,
+            )
+            .where(t.instances.c.flow == flow)
+            .order_by(t.instances.c.created_at)
+            .execution_options(yield_per=2000)
+        )
+        for row in self.connection.execute(query):
+            yield row.reference, row.version, row.status, row.created_at, row.data
+
     def instance_ids(
         self, *, ended_before: datetime | None = None, flow: str | None = None
     ) -> list[str]:

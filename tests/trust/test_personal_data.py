@@ -80,3 +80,29 @@ def test_retention_purges_only_cases_ended_long_enough_ago(db_url: str) -> None:
     assert trust.purge(engine) == [], "purge erased twice"
     assert [f.problem for f in trust.verify(engine)] == [None, None]
     engine.close()
+
+
+def test_find_lists_every_case_holding_a_persons_data(engine: Engine) -> None:
+    """KVKK art. 11: the phone however written, the name in any case, across channels."""
+    by_phone = engine.start(
+        "bizim_masa", {**LAMBA, "kanal": "cagri_merkezi", "telefon": "0532 111 22 33"}, "ayse"
+    )
+    by_name = engine.start("bizim_masa", {**LAMBA, "ad_soyad": "ZEYNEP KAYA"}, actor="ayse")
+    other = engine.start(
+        "bizim_masa", {**LAMBA, "ad_soyad": "İsmail Işık", "telefon": "0555 000 00 00"}, "ayse"
+    )
+    found, skipped = trust.find(engine, "+90 532 111 2233", "ayse")
+    assert [h.reference for h in found] == [by_phone.reference]
+    assert found[0].fields == ("telefon",)
+    named, _ = trust.find(engine, "zeynep kaya", "ayse")
+    assert {h.reference for h in named} >= {by_phone.reference, by_name.reference}
+    assert other.reference not in {h.reference for h in named}
+    turkish, _ = trust.find(engine, "ismail ışık", "ayse")
+    assert [h.reference for h in turkish] == [other.reference]
+    assert skipped == ["idari_isler"]  # staff records: not the desk's to search
+
+
+def test_find_skips_flows_whose_personal_data_the_searcher_may_not_see(engine: Engine) -> None:
+    engine.start("bizim_masa", {**LAMBA, "telefon": "0532 111 22 33"}, actor="ayse")
+    found, skipped = trust.find(engine, "0532 111 22 33", "mehmet")
+    assert found == [] and skipped == ["bizim_masa", "idari_isler"]
