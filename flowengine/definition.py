@@ -74,6 +74,17 @@ class FlowDefinition:
         return self.doc.title
 
     @functools.cached_property
+    def leaves_children_running(self) -> bool:
+        """A foreach subflow may move on while children run (`remaining: finish`)."""
+        return any(
+            isinstance(s.doc, schema.SubflowState)
+            and s.doc.foreach is not None
+            and s.doc.join is not None
+            and s.doc.join.remaining == "finish"
+            for s in self.states.values()
+        )
+
+    @functools.cached_property
     def escalating_states(self) -> frozenset[str]:
         """Approvals with ``escalate``: only their rejections need counting."""
         return frozenset(
@@ -198,7 +209,9 @@ def compile_flow(
                 states[joined] = StateDef(
                     joined,
                     JOINED,
-                    f"{name}.",
+                    # a scope of its own, like a branch's, so that it stands
+                    # inside `name` for enclosing_parallel at any depth
+                    f"{joined}.",
                     schema.EndState(
                         type="end", outcome="joined", title="Birleşildi, kalan dallar sürüyor"
                     ),

@@ -676,9 +676,21 @@ class Engine:
         return instance
 
     def _cancel_children(self, unit: Unit, parent: Instance, states: list[str]) -> None:
-        """Cancel the running children of withdrawn subflow states (and theirs)."""
+        """Cancel the running children of withdrawn subflow states (and theirs); with
+        ``runtime.ALL_CHILDREN``, every child a waiting subflow started (the parent
+        ended), never one handed off (`wait: false`)."""
+        every = runtime.ALL_CHILDREN in states
+        parent_definition = self.definition(parent.flow, parent.version, unit)
         for child in unit.children(parent.id):
-            if child.status != "active" or child.parent_state not in states:
+            if child.status != "active":
+                continue
+            spawner = parent_definition.states.get(child.parent_state or "")
+            waited = (
+                isinstance(spawner.doc, schema.SubflowState) and spawner.doc.wait
+                if spawner
+                else False
+            )
+            if not (child.parent_state in states or (every and waited)):
                 continue
             child = unit.load_instance(child.id, lock=True) or child
             definition = self.definition(child.flow, child.version, unit)

@@ -44,7 +44,9 @@ IN_STATE_LITERAL = re.compile(r"\bin_state\s*\(\s*(?:\"([^\"\\]*)\"|'([^'\\]*)')
 
 def _in_state(states: list[str]) -> Callable[[str], bool]:
     def in_state(name: str) -> bool:
-        return any(s == name or s.endswith("." + name) for s in states)
+        # a state, or a parallel while anything inside it runs; local or qualified
+        dotted = [f".{s}." for s in states]
+        return any(f".{name}." in d for d in dotted)
 
     return in_state
 

@@ -40,6 +40,7 @@ from flowengine.expressions import Expression, ExpressionError
 from flowengine.instance import Effect, HistoryEntry, Instance, Person, Timer, WorkItem
 from flowengine.values import value_problem
 
+ALL_CHILDREN = "*"  # in StepResult.cancel_children: every child a waiting subflow started
 AUTO = "_auto"  # decisions, actions, hand-off subflows
 TIMER = "_timer_{}"  # an interrupting timer, by its index in the state's `timers`
 JOIN = "_join"  # a parallel whose branches all ended
@@ -361,7 +362,13 @@ class Step:
     def take(self, mutex: str, name: str) -> bool:
         """Hold ``mutex`` for ``name`` if it is free or its section goes on into it."""
         holder = self.instance.locks.get(mutex)
-        if holder is not None and holder != self._releasing.get(mutex):
+        releaser = self._releasing.get(mutex)
+        continues = (
+            releaser is not None
+            and holder == releaser
+            and self.definition.states[releaser].scope == self.definition.states[name].scope
+        )
+        if holder is not None and not continues:
             return False
         self._releasing.pop(mutex, None)
         self._set(locks={**self.instance.locks, mutex: name})
@@ -390,15 +397,17 @@ class Step:
         state = self.definition.states[name]
         self.release_later(name)
         self.effects(state, state.doc.on_exit)
-        opened_now = [w for w in self.result.opened if w.state == name]
-        if opened_now:
-            # entered and left in this one step (a waiting signal moved it on):
-            # its work item and timers never reach the database
-            self.result.opened = [w for w in self.result.opened if w.state != name]
-            self.result.timers = [t for t in self.result.timers if t.state != name]
-        elif state.waits_for_people:
-            self.result.closed.append(name)
+        self.close_work(name)
+        self.end_timers(name)
         self._set(states=tuple(s for s in self.instance.states if s != name))
+
+    def close_work(self, name: str) -> None:
+        """Close the work item of ``name``: in the database, or, when this very step
+        opened it, by never writing it (the database closes before it opens)."""
+        if any(w.state == name for w in self.result.opened):
+            self.result.opened = [w for w in self.result.opened if w.state != name]
+        elif self.definition.states[name].waits_for_people:
+            self.result.closed.append(name)
 
     def enter(self, name: str) -> None:
         """Make ``name`` active and run it on if it needs no human."""
@@ -419,6 +428,9 @@ class Step:
             self.auto(name, AUTO, doc.type)
         elif isinstance(doc, schema.ParallelState):
             self._set(states=tuple(s for s in self.instance.states if s != name))
+            leftover = [s for s in self.instance.states if s.startswith(name + ".")]
+            if leftover:  # a `finish` join's stragglers from the previous round
+                self.withdraw(leftover, f"'{state.title}' yeniden başladı")
             self.schedule_timers(name)
             self._forking.add(name)
             for scope, (start, when) in self.definition.branches(name).items():
@@ -433,6 +445,8 @@ class Step:
                     return  # a branch ended the whole instance (terminate)
             self._forking.discard(name)
             self.try_join(name)
+            if self.region_runs(name) and self.instance.status == "active":
+                self.consume_waiting_signal(name)
         elif isinstance(doc, schema.SubflowState):
             if doc.foreach is None:
                 self.spawn(name, doc, self.variables())
@@ -444,6 +458,8 @@ class Step:
                     return
             if not doc.wait:
                 self.auto(name, AUTO, "handoff")
+            else:
+                self.consume_waiting_signal(name)
         elif isinstance(doc, schema.EndState):
             parallel = self.definition.enclosing_parallel(name)
             if parallel is None or doc.terminate:
@@ -452,6 +468,8 @@ class Step:
                 others = [s for s in self.instance.states if s != name]
                 if others:
                     self.withdraw(others, f"'{state.title}' ile sona erdi")
+                if self.definition.leaves_children_running:
+                    self.result.cancel_children.append(ALL_CHILDREN)
                 self._set(status="completed", outcome=doc.outcome, states=(name,))
             else:
                 self.try_join(parallel)
@@ -485,8 +503,36 @@ class Step:
     def move_on(self, name: str, event: str) -> None:
         """Take ``event`` out of ``name`` without a human (a signal)."""
         target = self.machine.move(name, event, self.variables())
-        self.leave(name)
-        self.record(event, name, target)
+        self.take_event(name, event, target)
+
+    def take_event(
+        self,
+        name: str,
+        event: str,
+        target: str,
+        changes: dict[str, Any] | None = None,
+        comment: str | None = None,
+        children_started: int | None = None,
+    ) -> None:
+        """Move out of ``name`` by ``event`` to ``target``, however ``name`` is left:
+        a task is left; a parallel withdraws its region; a waiting subflow its
+        children, unless the event leads back to a foreach subflow, which then
+        starts children for the items added to its list."""
+        doc = self.definition.states[name].doc
+        title = self.definition.states[name].title
+        if isinstance(doc, schema.SubflowState) and target == name:
+            items = list(self.instance.data.get(doc.foreach or "") or [])
+            first = len(items) if children_started is None else children_started
+            self.spawn_items(name, doc, items, first)
+            self.record(event, name, name, changes=changes, comment=comment)
+            return
+        if isinstance(doc, schema.ParallelState):
+            self.withdraw_region(name, f"'{title}': {event}")
+        elif isinstance(doc, schema.SubflowState):
+            self.withdraw([name], f"'{title}': {event}")
+        else:
+            self.leave(name)
+        self.record(event, name, target, changes=changes, comment=comment)
         self.enter(target)
 
     def auto(self, name: str, trigger: str, label: str) -> None:
@@ -551,11 +597,11 @@ class Step:
     def withdraw(self, names: list[str], reason: str) -> None:
         """Cancel active states: close their work and timers, stop their children,
         drop their undelivered effects, and record each in the history."""
+        timed_regions = [p for p in self.definition.timer_delays if self.region_runs(p)]
         for name in names:
             state = self.definition.states[name]
             self.release_later(name)
-            if state.waits_for_people:
-                self.result.closed.append(name)
+            self.close_work(name)
             if isinstance(state.doc, schema.SubflowState) and state.doc.wait:
                 self.result.cancel_children.append(name)
             self.end_timers(name)
@@ -566,6 +612,13 @@ class Step:
         # effects this very step produced for them must not go out either
         self.result.effects = [e for e in self.result.effects if e.state not in gone]
         self._set(states=tuple(s for s in self.instance.states if s not in gone))
+        for parallel in timed_regions:  # nested regions emptied by this withdrawal
+            if not self.region_runs(parallel):
+                self.end_timers(parallel)
+
+    def region_runs(self, parallel: str) -> bool:
+        prefix = parallel + "."
+        return any(s.startswith(prefix) for s in self.instance.states)
 
     def withdraw_region(self, parallel: str, reason: str) -> None:
         """Cancel everything running inside ``parallel`` (a cancel region)."""
@@ -574,8 +627,11 @@ class Step:
         self.end_timers(parallel)
 
     def end_timers(self, name: str) -> None:
-        """Make the pending timers of ``name`` (a task, approval or parallel) end."""
-        if name in self.definition.timer_delays and name not in self.result.closed:
+        """Make the pending timers of ``name`` (a task, approval or parallel) end:
+        those of this step are never written, those in the database are cancelled."""
+        if any(t.state == name for t in self.result.timers):
+            self.result.timers = [t for t in self.result.timers if t.state != name]
+        elif name in self.definition.timer_delays and name not in self.result.closed:
             self.result.closed.append(name)
 
     def schedule_timers(self, name: str) -> None:
@@ -796,20 +852,8 @@ def fire(
                 "directorate": step.scope_of(definition.states[state]),
             }
             step.result.effects.append(Effect(instance.id, "notify", payload, state))
-    if isinstance(doc, schema.SubflowState) and target == state:
-        # the list grew: children for the new items; the state waits on for all
-        items = list(step.instance.data.get(doc.foreach or "") or [])
-        step.spawn_items(state, doc, items, (children or {}).get(state, len(items)))
-        step.record(event, state, state, changes=changes, comment=comment)
-        return step.settle()
-    if isinstance(doc, schema.ParallelState):
-        step.withdraw_region(state, f"'{definition.states[state].title}': {event}")
-    elif isinstance(doc, schema.SubflowState):
-        step.withdraw([state], f"'{definition.states[state].title}': {event}")
-    else:
-        step.leave(state)
-    step.record(event, state, target, changes=changes, comment=comment)
-    step.enter(target)
+    started = (children or {}).get(state)
+    step.take_event(state, event, target, changes, comment, started)
     return step.settle()
 
 
@@ -819,7 +863,8 @@ def active_event_states(definition: FlowDefinition, instance: Instance) -> list[
     out = list(instance.states)
     for name in instance.states:
         for parallel in definition.enclosing_parallels(name):
-            if parallel not in out:
+            joined = f"{parallel}.{JOINED}" in instance.states  # its region is over
+            if parallel not in out and not joined:
                 out.append(parallel)
     return out
 
@@ -843,6 +888,7 @@ def cancel(
     if instance.status != "active":
         return step.settle()
     step.withdraw(list(instance.states), reason)
+    step.result.cancel_children.append(ALL_CHILDREN)
     step.record("cancel_case", None, None, comment=reason)
     step._set(status="cancelled", outcome="cancelled", states=())
     return step.settle()
@@ -874,7 +920,9 @@ def signal(
     if instance.status != "active":
         raise TransitionNotAllowed(instance.reference, f"signal {name}", instance.status, [])
     step = Step(definition, instance, person.id, now, timezone)
-    for state in instance.states:
+    for state in active_event_states(definition, instance):
+        if step.waiting_for(state) is not None:
+            continue  # behind a mutex: it takes a kept signal when it resumes
         for eid, event in definition.events(state).items():
             if event.signal == name:
                 step.record("signal", state, state, comment=name)

@@ -366,6 +366,24 @@ def test_wcp34_static_partial_join_lets_the_rest_finish(patterns: Engine) -> Non
     assert patterns.get(parent.reference).states == ("teslim",)  # no second resume
 
 
+def test_children_left_running_end_with_the_case(patterns: Engine) -> None:
+    """`remaining: finish` children run on after the join, but not past their case."""
+    cancelled = purchase(patterns, "iki_devam", ["masa", "sandalye", "dolap"])
+    completed = purchase(patterns, "iki_devam", ["masa", "sandalye", "dolap"])
+    for parent in (cancelled, completed):
+        for kid in children(patterns, parent)[:2]:
+            patterns.fire(kid.reference, "alindi", "emre")
+        assert children(patterns, parent)[2].status == "active"
+    patterns.cancel(cancelled.reference, "arda", "Bütçe kesildi")
+    patterns.fire(completed.reference, "teslim_alindi", "emre")
+    for parent in (cancelled, completed):
+        assert [k.status for k in children(patterns, parent)] == [
+            "completed",
+            "completed",
+            "cancelled",
+        ]
+
+
 def test_wcp26_cancel_multiple_instance_activity(patterns: Engine) -> None:
     parent = purchase(patterns, "hepsi", ["masa", "sandalye"])
     patterns.fire(children(patterns, parent)[0].reference, "alindi", "emre")
