@@ -545,6 +545,34 @@ class Unit:
         ).returning(t.reference_counters.c.last_seq)
         return int(self.connection.execute(statement).scalar_one())
 
+    def reserve_sequence(self, flow: str, year: int, count: int) -> int:
+        """Reserve ``count`` reference numbers of ``flow`` in ``year``; the first of them."""
+        statement = self._insert(t.reference_counters).values(flow=flow, year=year, last_seq=count)
+        statement = statement.on_conflict_do_update(
+            index_elements=["flow", "year"],
+            set_={"last_seq": t.reference_counters.c.last_seq + count},
+        ).returning(t.reference_counters.c.last_seq)
+        return int(self.connection.execute(statement).scalar_one()) - count + 1
+
+    def insert_generated(
+        self,
+        cases: Sequence[tuple[Instance, Sequence[SealedEntry], Sequence[tuple[WorkItem, Any]]]],
+    ) -> None:
+        """Write whole generated cases (demo data) at once: instances, history, work."""
+        self.connection.execute(t.instances.insert(), [case[0].as_dict() for case in cases])
+        self.connection.execute(
+            t.history.insert(), [row for case in cases for row in _history_rows(case[1])]
+        )
+        work = [
+            {**row, "closed_at": closed, "closed_by": case[0].updated_by if closed else None}
+            for case in cases
+            for (item, closed), row in zip(
+                case[2], _work_rows([w for w, _ in case[2]]), strict=True
+            )
+        ]
+        if work:
+            self.connection.execute(t.work_items.insert(), work)
+
     def write_step(self, writes: StepWrites) -> None:
         """Write one step: the instance (version-checked), history, work, timers, effects.
 
@@ -773,6 +801,40 @@ class Unit:
         )
         for row in self.connection.execute(query):
             yield row.reference, row.version, row.status, row.created_at, row.data
+
+    def cases_started(
+        self, flow: str, since: datetime, until: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """Instances of ``flow`` started in [since, until), streamed, for reports."""
+        i = t.instances
+        query = (
+            select(i.c.id, i.c.reference, i.c.created_at, i.c.status, i.c.states, i.c.data)
+            .add_columns(i.c.due_at)
+            .where(i.c.flow == flow, i.c.created_at >= since, i.c.created_at < until)
+            .execution_options(yield_per=5000)
+        )
+        for row in self.connection.execute(query):
+            yield dict(row._mapping)
+
+    def first_events(
+        self, flow: str, events: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, datetime]:
+        """When each instance of ``flow`` started in [since, until) first took one of
+        ``events`` (e.g. its final reply): instance id → time."""
+        i, h = t.instances, t.history
+        query = (
+            select(h.c.instance_id, func.min(h.c.at))
+            .join(i, i.c.id == h.c.instance_id)
+            .where(
+                i.c.flow == flow,
+                i.c.created_at >= since,
+                i.c.created_at < until,
+                h.c.event.in_(list(events)),
+            )
+            .group_by(h.c.instance_id)
+        )
+        # min() keeps the column's type, so the times come back aware, in UTC
+        return {instance_id: at for instance_id, at in self.connection.execute(query)}
 
     def instance_ids(
         self, *, ended_before: datetime | None = None, flow: str | None = None
