@@ -354,7 +354,39 @@ class FlowChecker:
             self.check_scope(scope)
         if doc.citizen_reply == "required":
             self.check_replies()
+        if doc.legal_bases or doc.legal_basis:
+            self.check_legal_bases()
         return self.issues
+
+    def check_legal_bases(self) -> None:
+        """`legal_basis` names an enum field whose every value is a declared basis."""
+        doc = self.doc
+        for name, basis in doc.legal_bases.items():
+            self.check_id(("legal_bases", name), name, "legal basis")
+            self.check_duration(("legal_bases", name, "limit"), basis.limit)
+            if basis.extended_limit:
+                self.check_duration(("legal_bases", name, "extended_limit"), basis.extended_limit)
+        if doc.legal_basis is None:
+            self.error(
+                ("legal_bases",),
+                "name the enum field that says which basis applies with 'legal_basis: FIELD'",
+                "legal-basis",
+                key=True,
+            )
+            return
+        spec = self.fields.get(doc.legal_basis)
+        if spec is None or spec.type != "enum":
+            kind = "is not declared" if spec is None else f"is a {spec.type}, not an enum"
+            self.error(("legal_basis",), f"field '{doc.legal_basis}' {kind}", "legal-basis")
+            return
+        unknown = [v for v in spec.values or [] if v not in doc.legal_bases]
+        if unknown:
+            self.error(
+                ("data", doc.legal_basis, "values"),
+                f"value(s) {', '.join(unknown)} of '{doc.legal_basis}' name no legal basis; "
+                "declare them under 'legal_bases'",
+                "legal-basis",
+            )
 
     def check_replies(self) -> None:
         """Every path from the start to an end passes a final reply (Law 3071 art. 7)."""
@@ -673,6 +705,19 @@ class FlowChecker:
 
     def check_event(self, path: PathKey, eid: str, event: schema.EventDoc) -> None:
         self.check_id(path, eid, "event")
+        if event.clock is not None and not self.doc.legal_bases:
+            self.error(
+                (*path, "clock"),
+                f"event '{eid}' moves the statutory clock, but the flow declares no 'legal_bases'",
+                "clock",
+            )
+        if event.clock == "extend" and (event.reply != "interim" or event.comment != "required"):
+            self.error(
+                (*path, "clock"),
+                f"event '{eid}' extends the legal deadline, which the citizen must be told, "
+                "with the reason: give it 'reply: interim' and 'comment: required'",
+                "clock",
+            )
         if event.signal is not None and (
             event.when or event.requires or event.comment == "required"
         ):

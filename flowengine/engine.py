@@ -31,6 +31,7 @@ from flowengine import audit, faults, privacy, runtime, schema
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
+from flowengine.durations import DurationSyntaxError, parse_duration
 from flowengine.errors import (
     ConcurrentUpdate,
     ConfigurationError,
@@ -847,15 +848,27 @@ class Engine:
         overdue: bool = False,
         status: str | None = None,
         limit: int = 200,
+        breaching_within: str | None = None,
     ) -> list[Instance]:
+        """Instances, newest first; ``overdue``: past their deadline;
+        ``breaching_within`` (a duration, e.g. ``3d`` or ``2wd``): not yet past it,
+        but will be within that time (paused and answered cases have none)."""
         if flow is not None and flow not in self.current:
             raise UnknownFlow(flow, self.current)
+        now = self.clock()
+        due_before = None
+        if breaching_within is not None:
+            try:
+                due_before = parse_duration(breaching_within).add_to(now, self.timezone)
+            except DurationSyntaxError as exc:
+                raise InvalidData({"breaching_within": str(exc)}) from None
         with self.store.unit(writes=False) as unit:
             return unit.list_instances(
                 flow=flow,
                 state=state,
                 status=status,
-                overdue_at=self.clock() if overdue else None,
+                overdue_at=now if overdue else None,
+                due_between=(now, due_before) if due_before else None,
                 limit=limit,
             )
 

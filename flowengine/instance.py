@@ -38,6 +38,7 @@ class Instance:
     history_head: str | None = field(default=None, repr=False)
     signals: tuple[str, ...] = ()  # persistent signals no task has consumed yet
     locks: dict[str, str] = field(default_factory=dict)  # mutex name -> holding state
+    clock: dict[str, Any] | None = None  # the statutory clock (flowengine/clocks.py)
 
     def evolve(self, **changes: Any) -> Instance:
         return dataclasses.replace(self, **changes)

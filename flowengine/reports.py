@@ -137,7 +137,10 @@ def desk_report(
             counts["month"][f"{created.year}-{created.month:02d}"] += 1
             requests[directorate] += 1
             replied = replies.get(case["id"])
-            deadline: datetime | None = case["due_at"]
+            clock = case["clock"]  # the statutory deadline outlives the reply; due_at not
+            deadline: datetime | None = (
+                datetime.fromisoformat(clock["deadline"]) if clock else case["due_at"]
+            )
             if replied is not None:
                 days = (replied - created).total_seconds() / 86400
                 all_days.append(days)

@@ -25,7 +25,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from flowengine import privacy, schema
+from flowengine import clocks, privacy, schema
 from flowengine.definition import JOINED, SKIPPED, FlowDefinition, StateDef, field_defaults
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.errors import (
@@ -690,6 +690,9 @@ def start(
     """Enter the start state of a new instance (``blank`` holds its data already)."""
     sla = definition.slas.get("")
     instance = blank.evolve(due_at=sla.add_to(now, timezone) if sla else None)
+    clock = clocks.start(definition.doc, blank.data, now, timezone)
+    if clock is not None:  # the law's deadline, not the flow's own sla
+        instance = instance.evolve(clock=clock, due_at=clocks.deadline(clock))
     step = Step(definition, instance, actor, now, timezone)
     step.record(
         "start", None, definition.start, changes={k: [None, v] for k, v in blank.data.items()}
@@ -852,8 +855,22 @@ def fire(
                 "directorate": step.scope_of(definition.states[state]),
             }
             step.result.effects.append(Effect(instance.id, "notify", payload, state))
+    notes = []
+    actions: list[str] = []
+    if instance.clock:  # a case with no legal basis has no clock to move
+        actions = [spec.clock] if spec.clock else []
+        if spec.reply == "final" and not instance.clock.get("replied_at"):
+            actions.append("reply")
+    for action in actions:
+        clock, note = clocks.apply(
+            definition.doc, step.instance.clock, action, now, instance.reference, timezone
+        )
+        step._set(clock=clock, due_at=clocks.deadline(clock))
+        notes.append(note)
     started = (children or {}).get(state)
     step.take_event(state, event, target, changes, comment, started)
+    for note in notes:
+        step.record("clock", None, None, comment=note)  # the pause, extension… audited
     return step.settle()
 
 

@@ -142,6 +142,16 @@ class EventDoc(Model):
     # extension: this event answers the citizen, finally (Law 3071 art. 7) or
     # as an interim progress reply (safahat)
     reply: Literal["final", "interim"] | None = None
+    # extension: what the event does to the statutory clock (flowengine/clocks.py)
+    clock: Literal["pause", "resume", "extend"] | None = None
+
+
+class LegalBasisDoc(Model):
+    """Extension: a law a request may be made under, and its deadline."""
+
+    title: str
+    limit: str
+    extended_limit: str | None = None  # once, notified before `limit` ends
 
 
 class SignalDoc(Model):
@@ -307,5 +317,8 @@ class FlowDoc(Model):
     signals: dict[str, SignalDoc] = Field(default_factory=dict)
     # extension: every path to an end must pass an event with `reply: final`
     citizen_reply: Literal["required"] | None = None
+    # extension: statutory clocks; `legal_basis` names the enum field choosing one
+    legal_bases: dict[str, LegalBasisDoc] = Field(default_factory=dict)
+    legal_basis: str | None = None
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)

@@ -340,11 +340,20 @@ def instances(
     flow: Annotated[str | None, typer.Option("--flow", help="Only this flow.")] = None,
     state: Annotated[str | None, typer.Option("--state", help="Only in this state.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past their deadline.")] = False,
+    breaching_within: Annotated[
+        str | None,
+        typer.Option(
+            "--breaching-within",
+            help="Only those whose deadline falls within this time (3d, 2wd).",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """List instances, newest first."""
     with open_engine() as engine:
-        rows = engine.instances(flow=flow, state=state, overdue=overdue)
+        rows = engine.instances(
+            flow=flow, state=state, overdue=overdue, breaching_within=breaching_within
+        )
     if as_json:
         echo_json([instance_json(i) for i in rows])
         return

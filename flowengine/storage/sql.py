@@ -65,7 +65,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def _describe_url(url: str) -> str:
@@ -157,7 +157,7 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
 # about ten times a step (benchmarks/bench_steps.py, docs/performance.md).
 _UPDATED_COLUMNS = (
     "version", "states", "status", "outcome", "row_version", "updated_at", "updated_by",
-    "due_at", "audit_salt", "history_head", "signals", "locks",
+    "due_at", "audit_salt", "history_head", "signals", "locks", "clock",
 )  # fmt: skip
 
 
@@ -278,6 +278,7 @@ def _instance(row: Any) -> Instance:
         history_head=row.history_head,
         signals=tuple(row.signals or ()),
         locks=dict(row.locks or {}),
+        clock=dict(row.clock) if row.clock else None,
     )
 
 
@@ -693,6 +694,7 @@ class Unit:
         state: str | None = None,
         status: str | None = None,
         overdue_at: datetime | None = None,
+        due_between: tuple[datetime, datetime] | None = None,
         limit: int = 200,
     ) -> list[Instance]:
         query = select(t.instances).order_by(t.instances.c.created_at.desc()).limit(limit)
@@ -704,6 +706,10 @@ class Unit:
             # a literal, so both planners can use the partial index ix_instances_due
             active = t.instances.c.status == literal_column("'active'")
             query = query.where(active, t.instances.c.due_at < overdue_at)
+        if due_between is not None:
+            active = t.instances.c.status == literal_column("'active'")
+            due = t.instances.c.due_at
+            query = query.where(active, due >= due_between[0], due < due_between[1])
         rows = [_instance(r) for r in self.connection.execute(query)]
         if state:
             rows = [r for r in rows if state in r.states]
@@ -809,7 +815,7 @@ class Unit:
         i = t.instances
         query = (
             select(i.c.id, i.c.reference, i.c.created_at, i.c.status, i.c.states, i.c.data)
-            .add_columns(i.c.due_at)
+            .add_columns(i.c.due_at, i.c.clock)
             .where(i.c.flow == flow, i.c.created_at >= since, i.c.created_at < until)
             .execution_options(yield_per=5000)
         )

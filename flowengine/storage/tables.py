@@ -91,6 +91,7 @@ instances = Table(
     Column("history_head", String(64)),  # hash of the newest history row
     Column("signals", JSON),  # pending persistent signals, oldest first
     Column("locks", JSON),  # mutex name -> the state holding it
+    Column("clock", JSON),  # the statutory clock (clocks.py)
 )
 Index("ix_instances_flow_status", instances.c.flow, instances.c.status)
 # partial on both backends: the query must say status = 'active' as a literal
