@@ -76,3 +76,30 @@ def demo_data(
         f"{made.requests} requests from {made.first:%Y-%m-%d} to {made.last:%Y-%m-%d}, "
         f"{made.open} still open"
     )
+
+
+@app.command()
+def receipt(
+    ref: Annotated[str, typer.Argument(help="Reference number or instance id.")],
+    actor: Annotated[str, typer.Option("--as", help="The person printing it (their id).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the printable HTML here.")
+    ] = None,
+    as_text: Annotated[
+        bool, typer.Option("--text", help="The receipt as a message to the citizen.")
+    ] = False,
+) -> None:
+    """The receipt (alındı belgesi) of a request: printable HTML, or as a message."""
+    from flowengine import receipts
+
+    with open_engine() as engine:
+        made = receipts.receipt(engine, ref, actor)
+    if as_text:
+        typer.echo(made.text())
+        return
+    page = receipts.to_html(made)
+    if output is None:
+        typer.echo(page)
+    else:
+        output.write_text(page, encoding="utf-8")
+        typer.echo(f"{output}: alındı belgesi {made.reference}", err=True)
