@@ -356,6 +356,15 @@ class FlowChecker:
             self.check_replies()
         if doc.legal_bases or doc.legal_basis:
             self.check_legal_bases()
+        if doc.duplicates is not None:
+            spec = doc.duplicates
+            for i, name in enumerate(spec.contact):
+                self.check_field(("duplicates", "contact", i), name, "duplicates contact")
+            for key in ("place", "subject"):
+                value = getattr(spec, key)
+                if value is not None:
+                    self.check_field(("duplicates", key), value, f"duplicates {key}")
+            self.check_duration(("duplicates", "within"), spec.within)
         return self.issues
 
     def check_legal_bases(self) -> None:

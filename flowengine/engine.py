@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from flowengine import audit, faults, privacy, runtime, schema
+from flowengine import audit, duplicates, faults, privacy, runtime, schema
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
@@ -574,18 +574,7 @@ class Engine:
         def run(unit: Unit) -> Instance:
             person = self._person(unit, actor)
             instance, definition = self._locked(unit, ref)
-            allowed = (MANAGER_ROLE, *definition.starters)
-            if not any(person.holds(role) for role in allowed):
-                raise _refusal(
-                    PermissionDenied(
-                        f"{actor} may not withdraw {instance.reference}: it needs one of the "
-                        f"roles {', '.join(allowed)}"
-                    ),
-                    instance.id,
-                    instance.flow,
-                    actor,
-                    "cancel",
-                )
+            self._may_withdraw(person, definition, instance, actor, "withdraw")
             if instance.status != "active":
                 raise TransitionNotAllowed(instance.reference, "cancel", instance.status, [])
             result = runtime.cancel(
@@ -594,6 +583,99 @@ class Engine:
             return self._save(unit, result, instance, definition)
 
         return self._command(None, "", run)
+
+    def similar(self, ref: str, viewer: str) -> list[tuple[Instance, str]]:
+        """Open requests that look like the same one as ``ref`` (its flow's
+        ``duplicates:``), each with the reason; for a viewer entitled to personal
+        data, since contacts are compared."""
+        with self.store.unit(writes=False) as unit:
+            person = self._person(unit, viewer)
+            instance = unit.load_instance(ref)
+            if instance is None:
+                raise UnknownInstance(ref)
+            definition = self.definition(instance.flow, instance.version, unit)
+            spec = definition.doc.duplicates
+            if spec is None:
+                return []
+            if not privacy.entitled(definition, person):
+                raise PermissionDenied(
+                    f"{viewer} may not compare the contacts of {instance.reference}: it needs "
+                    f"one of the roles {', '.join(definition.personal_access) or 'none'}"
+                )
+            created = instance.created_at
+            span = parse_duration(spec.within).add_to(created) - created
+            found = []
+            for other in unit.open_of_flow(instance.flow, created - span, created + span):
+                if other.id == instance.id:
+                    continue
+                why = duplicates.reason(spec, instance.data, other.data)
+                if why:
+                    found.append((other, why))
+        return sorted(found, key=lambda pair: pair[0].created_at)
+
+    def merge(self, ref: str, into: str, actor: str, reason: str) -> Instance:
+        """Merge the request ``ref`` into ``into`` as its duplicate: ``ref``'s work
+        is withdrawn and it gets ``into``'s final reply; :meth:`unmerge` undoes it.
+        Allowed to a manager and to the roles that may start the flow."""
+        if not reason.strip():
+            raise InvalidData({"reason": "merging needs a reason; give --reason"})
+
+        def run(unit: Unit) -> Instance:
+            person = self._person(unit, actor)
+            duplicate, definition = self._locked(unit, ref)
+            primary, _ = self._locked(unit, into)
+            self._may_withdraw(person, definition, duplicate, actor, "merge")
+            result = runtime.merge(
+                definition, duplicate, primary, actor, reason.strip(), self.clock(), self.timezone
+            )
+            return self._save(unit, result, duplicate, definition)
+
+        return self._command(None, "", run)
+
+    def unmerge(self, ref: str, actor: str, reason: str) -> Instance:
+        """Take a merged duplicate back to the states it stood in (before its reply)."""
+
+        def run(unit: Unit) -> Instance:
+            person = self._person(unit, actor)
+            duplicate, definition = self._locked(unit, ref)
+            self._may_withdraw(person, definition, duplicate, actor, "unmerge")
+            entries = unit.history(duplicate.id)
+            merges = [i for i, h in enumerate(entries) if h.event == "merge"]
+            states: list[str] = []
+            if merges:
+                index = merges[-1] - 1
+                while index >= 0 and entries[index].event == "cancel":
+                    states.insert(0, entries[index].from_state or "")
+                    index -= 1
+            result = runtime.unmerge(
+                definition,
+                duplicate,
+                [s for s in states if s],
+                actor,
+                reason,
+                self.clock(),
+                self.timezone,
+            )
+            return self._save(unit, result, duplicate, definition)
+
+        return self._command(None, "", run)
+
+    def _may_withdraw(
+        self, person: Person, definition: FlowDefinition, instance: Instance, actor: str, what: str
+    ) -> None:
+        """A manager, or a role that may start the flow, may withdraw or merge a case."""
+        allowed = (MANAGER_ROLE, *definition.starters)
+        if not any(person.holds(role) for role in allowed):
+            raise _refusal(
+                PermissionDenied(
+                    f"{actor} may not {what} {instance.reference}: it needs one of the roles "
+                    f"{', '.join(allowed)}"
+                ),
+                instance.id,
+                instance.flow,
+                actor,
+                what,
+            )
 
     def _locked(self, unit: Unit, ref: str) -> tuple[Instance, FlowDefinition]:
         """The instance ``ref``, locked for this command, and its flow version."""
@@ -672,6 +754,13 @@ class Engine:
             )
         if result.cancel_children:
             self._cancel_children(unit, instance, result.cancel_children)
+        if result.replied is not None and definition.doc.duplicates is not None:
+            for duplicate in unit.merged_into(instance.id):  # they get the same answer
+                dup_definition = self.definition(duplicate.flow, duplicate.version, unit)
+                answered = runtime.answer_merged(
+                    dup_definition, duplicate, instance, result.replied, now, self.timezone
+                )
+                self._save(unit, answered, duplicate, dup_definition)
         if instance.status != "active" and instance.parent_id:
             self._resume_parent(unit, instance)
         return instance

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Status = Literal["active", "completed", "cancelled"]
+Status = Literal["active", "completed", "cancelled", "merged"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Instance:
     signals: tuple[str, ...] = ()  # persistent signals no task has consumed yet
     locks: dict[str, str] = field(default_factory=dict)  # mutex name -> holding state
     clock: dict[str, Any] | None = None  # the statutory clock (flowengine/clocks.py)
+    merged_into: str | None = None  # the request this duplicate waits on (its id)
 
     def evolve(self, **changes: Any) -> Instance:
         return dataclasses.replace(self, **changes)

@@ -177,6 +177,9 @@ class StepResult:
     withdrawn: list[str] = field(default_factory=list)
     # waiting subflow states withdrawn: their running children are cancelled
     cancel_children: list[str] = field(default_factory=list)
+    # the fields of a final reply given in this step (duplicates merged into the
+    # instance get the same answer)
+    replied: dict[str, Any] | None = None
 
 
 def _render(template: str, data: Mapping[str, Any]) -> str:
@@ -855,6 +858,8 @@ def fire(
                 "directorate": step.scope_of(definition.states[state]),
             }
             step.result.effects.append(Effect(instance.id, "notify", payload, state))
+    if spec.reply == "final":
+        step.result.replied = {name: step.instance.data.get(name) for name in spec.requires}
     notes = []
     actions: list[str] = []
     if instance.clock:  # a case with no legal basis has no clock to move
@@ -950,6 +955,79 @@ def signal(
     else:
         step._set(signals=(*instance.signals, name))
         step.record("signal", None, None, comment=f"{name}: saklandı")
+    return step.settle()
+
+
+def merge(
+    definition: FlowDefinition,
+    duplicate: Instance,
+    primary: Instance,
+    actor: str,
+    reason: str,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Park ``duplicate`` on ``primary``: its work is withdrawn, and it is answered
+    with ``primary``'s final reply (or taken back with :func:`unmerge`)."""
+    if duplicate.id == primary.id:
+        raise InvalidData({"into": "a request cannot be merged into itself"}, duplicate.reference)
+    for case in (duplicate, primary):
+        if case.status != "active" or case.flow != duplicate.flow:
+            raise InvalidData(
+                {"into": f"{case.reference} is {case.status}; merge open requests of one flow"},
+                duplicate.reference,
+            )
+    step = Step(definition, duplicate, actor, now, timezone)
+    step.withdraw(list(duplicate.states), f"{primary.reference} ile birleştirildi")
+    step.record("merge", None, None, comment=f"{primary.reference}: {reason}")
+    step._set(status="merged", merged_into=primary.id)
+    return step.settle()
+
+
+def unmerge(
+    definition: FlowDefinition,
+    duplicate: Instance,
+    states: list[str],
+    actor: str,
+    reason: str,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Take a merged duplicate back: the ``states`` it stood in are entered again."""
+    if duplicate.status != "merged":
+        raise InvalidData(
+            {"ref": f"{duplicate.reference} is {duplicate.status}, not merged"},
+            duplicate.reference,
+        )
+    step = Step(definition, duplicate, actor, now, timezone)
+    step._set(status="active", merged_into=None)
+    for name in states:
+        step.record("unmerge", None, name, comment=reason)
+        step.enter(name)
+    return step.settle()
+
+
+def answer_merged(
+    definition: FlowDefinition,
+    duplicate: Instance,
+    primary: Instance,
+    replied: Mapping[str, Any],
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Give a merged duplicate ``primary``'s final reply; it is done."""
+    step = Step(definition, duplicate, SYSTEM_ACTOR, now, timezone)
+    before = dict(duplicate.data)
+    step._set(data={**duplicate.data, **replied})
+    changes = {k: [before.get(k), v] for k, v in replied.items() if before.get(k) != v}
+    step.record("merged_reply", None, None, changes, comment=f"{primary.reference} cevabı")
+    if duplicate.clock and not duplicate.clock.get("replied_at"):
+        clock, note = clocks.apply(
+            definition.doc, duplicate.clock, "reply", now, duplicate.reference, timezone
+        )
+        step._set(clock=clock, due_at=None)
+        step.record("clock", None, None, comment=note)
+    step._set(status="completed", outcome="merged")
     return step.settle()
 
 

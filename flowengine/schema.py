@@ -146,6 +146,15 @@ class EventDoc(Model):
     clock: Literal["pause", "resume", "extend"] | None = None
 
 
+class DuplicatesDoc(Model):
+    """Extension: how to tell that a new request repeats an open one."""
+
+    contact: list[str] = Field(default_factory=list)  # any equal → the same person
+    place: str | None = None  # equal, and a similar `subject` → the same problem
+    subject: str | None = None
+    within: str = "30d"
+
+
 class LegalBasisDoc(Model):
     """Extension: a law a request may be made under, and its deadline."""
 
@@ -320,5 +329,7 @@ class FlowDoc(Model):
     # extension: statutory clocks; `legal_basis` names the enum field choosing one
     legal_bases: dict[str, LegalBasisDoc] = Field(default_factory=dict)
     legal_basis: str | None = None
+    # extension: `flowengine similar` / `merge` (flowengine/duplicates.py)
+    duplicates: DuplicatesDoc | None = None
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)

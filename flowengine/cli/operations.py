@@ -275,6 +275,46 @@ def signal(
 
 
 @app.command()
+def similar(ref: Ref, viewer: Viewer) -> None:
+    """Open requests that look like the same one (same person, or same place and subject)."""
+    with open_engine() as engine:
+        found = engine.similar(ref, viewer)
+    for other, reason in found:
+        typer.echo(f"{other.reference}\t{when(other.created_at)}\t{other.state}\t{reason}")
+    typer.echo(f"{len(found)} similar open request(s)", err=True)
+    if found:
+        typer.echo(
+            f"  merge: flowengine merge {ref} --into {found[0][0].reference} --as … --reason …",
+            err=True,
+        )
+
+
+@app.command()
+def merge(
+    ref: Ref,
+    into: Annotated[str, typer.Option("--into", help="The request it repeats.")],
+    actor: Actor,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+) -> None:
+    """Merge a request into the open one it repeats; it gets that one's final reply."""
+    with open_engine() as engine:
+        merged = engine.merge(ref, into, actor, reason)
+    typer.echo(f"{merged.reference}: merged into {into}")
+
+
+@app.command()
+def unmerge(
+    ref: Ref,
+    actor: Actor,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+) -> None:
+    """Take a merged request back to where it stood."""
+    with open_engine() as engine:
+        restored = engine.unmerge(ref, actor, reason)
+    typer.echo(f"{restored.reference}: {restored.state}")
+
+
+@app.command()
 def cancel(
     ref: Ref,
     actor: Actor,

@@ -65,7 +65,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 
 
 def _describe_url(url: str) -> str:
@@ -157,7 +157,7 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
 # about ten times a step (benchmarks/bench_steps.py, docs/performance.md).
 _UPDATED_COLUMNS = (
     "version", "states", "status", "outcome", "row_version", "updated_at", "updated_by",
-    "due_at", "audit_salt", "history_head", "signals", "locks", "clock",
+    "due_at", "audit_salt", "history_head", "signals", "locks", "clock", "merged_into",
 )  # fmt: skip
 
 
@@ -279,6 +279,7 @@ def _instance(row: Any) -> Instance:
         signals=tuple(row.signals or ()),
         locks=dict(row.locks or {}),
         clock=dict(row.clock) if row.clock else None,
+        merged_into=row.merged_into,
     )
 
 
@@ -714,6 +715,27 @@ class Unit:
         if state:
             rows = [r for r in rows if state in r.states]
         return rows
+
+    def merged_into(self, instance_id: str) -> list[Instance]:
+        """Duplicates parked on ``instance_id``, waiting for its reply."""
+        rows = self.connection.execute(
+            select(t.instances).where(
+                t.instances.c.merged_into == instance_id, t.instances.c.status == "merged"
+            )
+        )
+        return [_instance(r) for r in rows]
+
+    def open_of_flow(self, flow: str, since: datetime, until: datetime) -> list[Instance]:
+        """Active instances of ``flow`` started in [since, until] (duplicate candidates)."""
+        rows = self.connection.execute(
+            select(t.instances).where(
+                t.instances.c.flow == flow,
+                t.instances.c.status == "active",
+                t.instances.c.created_at >= since,
+                t.instances.c.created_at <= until,
+            )
+        )
+        return [_instance(r) for r in rows]
 
     def children(self, parent_id: str) -> list[Instance]:
         rows = self.connection.execute(

@@ -92,6 +92,7 @@ instances = Table(
     Column("signals", JSON),  # pending persistent signals, oldest first
     Column("locks", JSON),  # mutex name -> the state holding it
     Column("clock", JSON),  # the statutory clock (clocks.py)
+    Column("merged_into", String(36)),  # the request this duplicate waits on
 )
 Index("ix_instances_flow_status", instances.c.flow, instances.c.status)
 # partial on both backends: the query must say status = 'active' as a literal
@@ -102,6 +103,7 @@ Index(
     sqlite_where=text("status = 'active'"),
 )
 Index("ix_instances_parent", instances.c.parent_id)
+Index("ix_instances_merged_into", instances.c.merged_into)
 
 history = Table(
     "history",
