@@ -128,18 +128,34 @@ def unreplied_ends(states: Mapping[str, schema.StateDoc], start: str) -> dict[st
         if state is None:
             continue
         if isinstance(state, schema.EndState) and not replied and sid not in found:
-            path: list[str] = []
-            step: tuple[str, bool] | None = node
-            while step is not None:
-                path.append(step[0])
-                step = parents[step]
-            found[sid] = path[::-1]
+            found[sid] = _path_to(parents, node)
+        if isinstance(state, schema.ParallelState) and not replied:
+            # a terminating end inside ends the whole instance from here
+            here = _path_to(parents, node)
+            for bid, branch in state.branches.items():
+                for end, inner in unreplied_ends(branch.states, branch.start).items():
+                    local = branch.states.get(end)
+                    nested = local is None  # reported by a parallel inside the branch
+                    if nested or (isinstance(local, schema.EndState) and local.terminate):
+                        name = f"{sid}.{bid}.{end}"
+                        found.setdefault(name, [*here, *(f"{sid}.{bid}.{s}" for s in inner)])
         for target, final in reply_edges(state):
             child = (target, replied or final)
             if target in states and child not in parents:
                 parents[child] = node
                 frontier.append(child)
     return found
+
+
+def _path_to(
+    parents: Mapping[tuple[str, bool], tuple[str, bool] | None], node: tuple[str, bool]
+) -> list[str]:
+    path: list[str] = []
+    step: tuple[str, bool] | None = node
+    while step is not None:
+        path.append(step[0])
+        step = parents[step]
+    return path[::-1]
 
 
 def events_of(state: schema.StateDoc) -> dict[str, schema.EventDoc]:
@@ -401,7 +417,7 @@ class FlowChecker:
         """Every path from the start to an end passes a final reply (Law 3071 art. 7)."""
         for end, path in unreplied_ends(self.doc.states, self.doc.start).items():
             self.error(
-                ("states", end),
+                ("states", end.split(".")[0]),
                 f"end '{end}' can be reached without a final reply to the citizen "
                 f"(Law 3071, art. 7): {' → '.join(path)}; mark the event that answers "
                 "the citizen on that path with 'reply: final'",

@@ -134,7 +134,7 @@ def _case(
     definition: FlowDefinition, rng: random.Random, created: datetime, now: datetime, reference: str
 ) -> tuple[Instance, list[audit.SealedEntry], list[tuple[WorkItem, datetime | None]]]:
     """One case: its instance, sealed history and work items (with when each closed)."""
-    iid = str(uuid.UUID(int=rng.getrandbits(128)))
+    iid = str(uuid.uuid4())  # unique across runs; the seed fixes the content
     directorate = _pick(rng, DIRECTORATE_WEIGHTS)
     data: dict[str, Any] = {
         "kanal": _pick(rng, CHANNELS),

@@ -11,6 +11,7 @@ or after. Pure functions; the engine finds the candidates and merges.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,18 +28,38 @@ WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
 def fold(text: str) -> str:
-    """Case-insensitive form that treats Turkish İ/I/ı/i as people type them."""
-    text = text.replace("İ", "i").replace("I", "ı")
+    """A form for comparing what people type: case-insensitive, and Turkish İ, I,
+    ı and i all one letter (keyboards and phones mix them up)."""
+    text = unicodedata.normalize("NFC", text)
+    for letter in ("İ", "I", "ı"):
+        text = text.replace(letter, "i")
     return " ".join(text.casefold().split())
+
+
+def phone_digits(value: Any) -> str | None:
+    """The digits of a value that is a phone number (at least 7 digits, and most
+    of what is written), else None: an address with numbers is not a phone."""
+    if not isinstance(value, str):
+        return None
+    digits = "".join(c for c in value if c.isdigit())
+    written = [c for c in value if not c.isspace()]
+    if len(digits) < 7 or len(digits) < 0.7 * len(written):
+        return None
+    return digits
+
+
+def same_phone(a: str, b: str) -> bool:
+    """The same number, with or without the country code or the leading 0."""
+    tail = min(len(a), len(b), 10)
+    return tail >= 7 and a[-tail:] == b[-tail:]
 
 
 def same_contact(a: Any, b: Any) -> bool:
     if not isinstance(a, str) or not isinstance(b, str) or not a.strip() or not b.strip():
         return False
-    digits_a = "".join(c for c in a if c.isdigit())
-    digits_b = "".join(c for c in b if c.isdigit())
-    if len(digits_a) >= 7 and len(digits_b) >= 7:
-        return digits_a[-10:] == digits_b[-10:]
+    phone_a, phone_b = phone_digits(a), phone_digits(b)
+    if phone_a and phone_b:
+        return same_phone(phone_a, phone_b)
     return fold(a) == fold(b)
 
 

@@ -21,8 +21,9 @@ import html
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flowengine.engine import Engine
 from flowengine.errors import InvalidData
@@ -111,8 +112,10 @@ def desk_report(
         raise InvalidData(
             {"flow": f"'{flow}' marks no event 'reply: final'; nothing says when it answers"}
         )
-    since = datetime.combine(start, time(), tzinfo=UTC)
-    until = datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC)
+    # the period is in the municipality's days, not UTC's
+    zone = ZoneInfo(engine.timezone)
+    since = datetime.combine(start, time(), tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
     now = engine.clock()
     titles = engine.organization.directorates if engine.organization else {}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -123,7 +126,8 @@ def desk_report(
     all_days: list[float] = []
     opened: list[OpenCase] = []
     with engine.store.unit(writes=False) as unit:
-        replies = unit.first_events(flow, finals, since, until)
+        # a merged duplicate is answered with its original's reply
+        replies = unit.first_events(flow, [*finals, "merged_reply"], since, until)
         for case in unit.cases_started(flow, since, until):
             data = case["data"]
             directorate = str(data.get("mudurluk") or "kurum_disi")
@@ -134,7 +138,8 @@ def desk_report(
             ):
                 counts[key][str(value)] += 1
             created: datetime = case["created_at"]
-            counts["month"][f"{created.year}-{created.month:02d}"] += 1
+            local = created.astimezone(zone)
+            counts["month"][f"{local.year}-{local.month:02d}"] += 1
             requests[directorate] += 1
             replied = replies.get(case["id"])
             clock = case["clock"]  # the statutory deadline outlives the reply; due_at not
@@ -149,8 +154,9 @@ def desk_report(
                     due[directorate] += 1
                     on_time[directorate] += replied <= deadline
             else:
-                if deadline is not None and deadline < now:
-                    due[directorate] += 1  # open and late
+                running = case["status"] == "active" and not (clock and clock.get("paused_at"))
+                if running and deadline is not None and deadline < now:
+                    due[directorate] += 1  # open, its clock running, and late
                 if case["status"] == "active":
                     opened.append(
                         OpenCase(
@@ -168,7 +174,11 @@ def desk_report(
             title=titles[name].title if name in titles else "Kurum dışı",
             requests=requests[name],
             answered=len(per_directorate[name]),
-            median_days=_percentile(per_directorate[name], 0.5),
+            median_days=(
+                round(statistics.median(per_directorate[name]), 1)
+                if per_directorate[name]
+                else None
+            ),
             p90_days=_percentile(per_directorate[name], 0.9),
             within_deadline=round(on_time[name] / due[name], 3) if due[name] else None,
         )

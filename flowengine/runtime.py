@@ -523,20 +523,48 @@ class Step:
         starts children for the items added to its list."""
         doc = self.definition.states[name].doc
         title = self.definition.states[name].title
+        notes = self.event_clock(self.definition.events(name)[event])
         if isinstance(doc, schema.SubflowState) and target == name:
             items = list(self.instance.data.get(doc.foreach or "") or [])
             first = len(items) if children_started is None else children_started
             self.spawn_items(name, doc, items, first)
             self.record(event, name, name, changes=changes, comment=comment)
-            return
-        if isinstance(doc, schema.ParallelState):
-            self.withdraw_region(name, f"'{title}': {event}")
-        elif isinstance(doc, schema.SubflowState):
-            self.withdraw([name], f"'{title}': {event}")
         else:
-            self.leave(name)
-        self.record(event, name, target, changes=changes, comment=comment)
-        self.enter(target)
+            if isinstance(doc, schema.ParallelState):
+                self.withdraw_region(name, f"'{title}': {event}")
+            elif isinstance(doc, schema.SubflowState):
+                self.withdraw([name], f"'{title}': {event}")
+            else:
+                self.leave(name)
+            self.record(event, name, target, changes=changes, comment=comment)
+        for note in notes:
+            self.record("clock", None, None, comment=note)  # pauses, extensions… audited
+        if target != name or not isinstance(doc, schema.SubflowState):
+            self.enter(target)
+
+    def event_clock(self, spec: schema.EventDoc) -> list[str]:
+        """What ``spec`` does to the statutory clock and the reply; notes to record."""
+        if spec.reply == "final":
+            self.result.replied = {n: self.instance.data.get(n) for n in spec.requires}
+        clock = self.instance.clock
+        if not clock:  # a case with no legal basis has no clock to move
+            return []
+        actions: list[str] = [spec.clock] if spec.clock else []
+        if spec.reply == "final" and not clock.get("replied_at"):
+            actions.append("reply")
+        notes = []
+        for action in actions:
+            clock, note = clocks.apply(
+                self.definition.doc,
+                clock,
+                action,
+                self.now,
+                self.instance.reference,
+                self.timezone,
+            )
+            notes.append(note)
+        self._set(clock=clock, due_at=clocks.deadline(clock))
+        return notes
 
     def auto(self, name: str, trigger: str, label: str) -> None:
         target = self.machine.move(name, trigger, self.variables())
@@ -858,24 +886,14 @@ def fire(
                 "directorate": step.scope_of(definition.states[state]),
             }
             step.result.effects.append(Effect(instance.id, "notify", payload, state))
-    if spec.reply == "final":
-        step.result.replied = {name: step.instance.data.get(name) for name in spec.requires}
-    notes = []
-    actions: list[str] = []
-    if instance.clock:  # a case with no legal basis has no clock to move
-        actions = [spec.clock] if spec.clock else []
-        if spec.reply == "final" and not instance.clock.get("replied_at"):
-            actions.append("reply")
-    for action in actions:
-        clock, note = clocks.apply(
-            definition.doc, step.instance.clock, action, now, instance.reference, timezone
+    basis = definition.doc.legal_basis
+    if instance.clock and basis and step.instance.data.get(basis) != instance.clock["basis"]:
+        raise InvalidData(
+            {basis: "the legal basis is set when the request is received and cannot change"},
+            instance.reference,
         )
-        step._set(clock=clock, due_at=clocks.deadline(clock))
-        notes.append(note)
     started = (children or {}).get(state)
     step.take_event(state, event, target, changes, comment, started)
-    for note in notes:
-        step.record("clock", None, None, comment=note)  # the pause, extension… audited
     return step.settle()
 
 

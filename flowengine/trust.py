@@ -16,13 +16,12 @@ is appended to the chain, which still verifies.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flowengine import audit, privacy
+from flowengine import audit, duplicates, privacy
 from flowengine.definition import FlowDefinition
 from flowengine.durations import parse_duration
 from flowengine.engine import Engine
@@ -259,32 +258,32 @@ class Holding:
 
 
 def _contact_matcher(contact: str) -> Callable[[Any], bool]:
-    """Match a name, an e-mail address or a phone number as people write them.
+    """Match a phone number, an e-mail address or a name as people write them.
 
-    Text compares case- and accent-form-insensitively (Turkish İ/ı included);
-    a contact with 7 or more digits also matches a phone written with spaces,
-    dashes or a leading 0 / +90 (its last 10 digits).
+    A phone (7 or more digits) matches a phone field however it was written,
+    with or without +90 or the leading 0; an e-mail address matches the whole
+    value; a name matches values holding each of its words. Text compares
+    without regard to case or to Turkish İ/I/ı/i (``duplicates.fold``).
     """
-    wanted = _fold(contact)
-    digits = "".join(c for c in contact if c.isdigit())
+    phone = duplicates.phone_digits(contact)
+    if phone is None and sum(c.isdigit() for c in contact) >= len(contact.strip()) * 0.7:
+        raise InvalidData({"contact": "give at least 7 digits of a phone number"})
+    wanted = duplicates.fold(contact)
+    words = wanted.split()
 
     def matches(value: Any) -> bool:
         if not isinstance(value, str) or not value:
             return False
-        if wanted and wanted in _fold(value):
-            return True
-        if len(digits) >= 7:
-            found = "".join(c for c in value if c.isdigit())
-            return len(found) >= 7 and found[-10:] == digits[-10:]
-        return False
+        if phone is not None:
+            stored = duplicates.phone_digits(value)
+            return stored is not None and duplicates.same_phone(phone, stored)
+        folded = duplicates.fold(value)
+        if "@" in wanted:
+            return folded == wanted
+        held = folded.split()
+        return all(word in held for word in words)
 
     return matches
-
-
-def _fold(text: str) -> str:
-    # "İ".lower() is "i̇" (two code points) in Python; fold Turkish capitals first
-    text = text.replace("İ", "i").replace("I", "ı")
-    return unicodedata.normalize("NFC", " ".join(text.casefold().split()))
 
 
 def find(engine: Engine, contact: str, actor: str) -> tuple[list[Holding], list[str]]:

@@ -9,7 +9,7 @@ import pytest
 from flowengine import trust
 from flowengine.audit import ERASED
 from flowengine.engine import Engine
-from flowengine.errors import PermissionDenied
+from flowengine.errors import InvalidData, PermissionDenied
 from tests.conftest import FLOWS
 from tests.engine.helpers import LAMBA, add_people
 
@@ -106,3 +106,22 @@ def test_find_skips_flows_whose_personal_data_the_searcher_may_not_see(engine: E
     engine.start("bizim_masa", {**LAMBA, "telefon": "0532 111 22 33"}, actor="ayse")
     found, skipped = trust.find(engine, "0532 111 22 33", "mehmet")
     assert found == [] and skipped == ["bizim_masa", "idari_isler"]
+
+
+def test_find_matches_whole_contacts_not_fragments(engine: Engine) -> None:
+    shouting = engine.start(
+        "bizim_masa", {**LAMBA, "eposta": "ILKER.ISIK@GMAIL.COM", "ad_soyad": "Ali Kaya"}, "ayse"
+    )
+    engine.start(
+        "bizim_masa",
+        {**LAMBA, "eposta": "vali@gmail.com", "ad_soyad": "Vali Kaya", "telefon": "0555 1",
+         "adres": "532 Sok. No:111 D:22 Kat:33"},
+        actor="ayse",
+    )  # fmt: skip
+    by_mail, _ = trust.find(engine, "ilker.isik@gmail.com", "ayse")
+    assert [h.reference for h in by_mail] == [shouting.reference]
+    assert trust.find(engine, "ali@gmail.com", "ayse")[0] == []
+    assert [h.reference for h in trust.find(engine, "ali kaya", "ayse")[0]] == [shouting.reference]
+    assert trust.find(engine, "0532 111 22 33", "ayse")[0] == []  # an address is no phone
+    with pytest.raises(InvalidData, match="7 digits"):
+        trust.find(engine, "532", "ayse")

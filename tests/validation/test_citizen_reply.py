@@ -33,3 +33,20 @@ def test_without_the_reply_marks_both_ends_are_refused(tmp_path: Path) -> None:
     assert len(messages) == 2, messages
     assert messages[0].startswith("end 'cozuldu' can be reached without a final reply")
     assert "degerlendirme → kurum_disi_islem → yonlendirildi" in messages[1]
+
+
+def test_a_terminating_end_in_a_branch_must_reply_too(tmp_path: Path) -> None:
+    patterns = FLOWS.parent / "examples" / "patterns"
+    shutil.copy(patterns / "organization.yaml", tmp_path / "organization.yaml")
+    text = (patterns / "sonlandirma.yaml").read_text(encoding="utf-8")
+    text = text.replace("roles: {}\n", "roles: {}\ncitizen_reply: required\n", 1)
+    text = text.replace("kapat: {to: kapandi}", "kapat: {to: kapandi, reply: final}")
+    (tmp_path / "sonlandirma.yaml").write_text(text, encoding="utf-8")
+    messages = [i.message for i in validate_paths([tmp_path]).errors]
+    assert len(messages) == 1
+    assert messages[0].startswith("end 'isleniyor.vatandas_dali.geri_alindi' can be reached")
+    fixed = text.replace(
+        "{to: geri_alindi, comment: required}", "{to: geri_alindi, comment: required, reply: final}"
+    )
+    (tmp_path / "sonlandirma.yaml").write_text(fixed, encoding="utf-8")
+    assert validate_paths([tmp_path]).errors == []
