@@ -85,31 +85,34 @@ def test_a_changed_personal_value_is_caught(engine: Engine) -> None:
 def test_a_forged_row_at_the_end_is_caught(engine: Engine) -> None:
     """A row appended behind the engine's back does not match the recorded head."""
     case = resolved_case(engine)
+    last = len(engine.history(case.reference, "ayse"))
     sql(
         engine,
         "INSERT INTO history"
         " (instance_id, seq, event, actor, at, changes, digests, prev_hash, hash)"
         " SELECT instance_id, seq + 1, 'sahte', actor, at, changes, digests, hash, hash"
-        " FROM history WHERE seq = 4",
+        f" FROM history WHERE seq = {last}",
     )
     [finding] = trust.verify(engine, case.reference)
-    assert finding.problem == "row 5 was changed (its hash does not match its content)"
+    assert finding.problem == f"row {last + 1} was changed (its hash does not match its content)"
 
 
 def test_a_truncated_tail_is_caught_by_the_checkpoint(engine: Engine) -> None:
     """Cutting the last row and rewinding the head passes inside the database; the
     checkpoint kept outside catches it."""
     case = resolved_case(engine)
+    last = len(engine.history(case.reference, "ayse"))
     saved = trust.checkpoint(engine)
     with engine.store.engine.begin() as connection:
         previous = connection.execute(
-            text("SELECT hash FROM history WHERE seq = 3 AND instance_id = :i"), {"i": case.id}
+            text("SELECT hash FROM history WHERE seq = :s AND instance_id = :i"),
+            {"s": last - 1, "i": case.id},
         ).scalar_one()
-        connection.execute(text("DELETE FROM history WHERE seq = 4"))
+        connection.execute(text("DELETE FROM history WHERE seq = :s"), {"s": last})
         connection.execute(
-            text("UPDATE instances SET history_head = :h, row_version = 3 WHERE id = :i"),
-            {"h": previous, "i": case.id},
+            text("UPDATE instances SET history_head = :h, row_version = :v WHERE id = :i"),
+            {"h": previous, "v": last - 1, "i": case.id},
         )
     assert problems(engine) == [None]
     [finding] = trust.verify_checkpoint(engine, saved)
-    assert finding.problem == "had 4 rows at the checkpoint, now 3"
+    assert finding.problem == f"had {last} rows at the checkpoint, now {last - 1}"
