@@ -11,12 +11,19 @@ desk that hands the receipt over); for anyone else it is masked.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from flowengine.engine import Engine
+from flowengine import schema
+from flowengine.definition import FlowDefinition
+from flowengine.instance import Instance
 from flowengine.reports import CHANNELS_TR, MONTHS_TR
+
+if TYPE_CHECKING:
+    from flowengine.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -49,14 +56,22 @@ class Receipt:
 def receipt(engine: Engine, ref: str, viewer: str) -> Receipt:
     """The receipt of ``ref`` as ``viewer`` may print it (scoped and masked by role)."""
     view = engine.view(ref, viewer)
-    instance, data = view.instance, view.data
-    definition = engine.definition(instance.flow, instance.version)
+    definition = engine.definition(view.instance.flow, view.instance.version)
+    return build(view.instance, view.data, definition, engine.organization)
+
+
+def build(
+    instance: Instance,
+    data: Mapping[str, Any],
+    definition: FlowDefinition,
+    organization: schema.OrganizationDoc | None,
+) -> Receipt:
+    """The receipt of ``instance`` showing ``data`` (masked or not, as the caller saw it)."""
     law = None
     answer_by = instance.due_at
     if instance.clock:
         law = definition.doc.legal_bases[instance.clock["basis"]].title
         answer_by = datetime.fromisoformat(instance.clock["deadline"])
-    organization = engine.organization
     desk = definition.doc.unit
     if organization and definition.doc.directorate in organization.directorates:
         units = organization.directorates[definition.doc.directorate].units

@@ -195,10 +195,31 @@ def start(
     texts = parse_sets(sets)
     with open_engine() as engine:
         instance = engine.start(flow, data, actor, idempotency_key=idempotency_key, text_data=texts)
+        repeats = _repeats(engine, instance, actor)
     if as_json:
         echo_json(instance_json(instance))
-    else:
-        typer.echo(instance.reference)
+        return
+    typer.echo(instance.reference)
+    for other, reason in repeats:  # offered to the desk at intake (docs/desk.md)
+        typer.echo(f"  benzer açık başvuru: {other.reference} ({reason})", err=True)
+    if repeats:
+        typer.echo(
+            f"  aynı başvuruysa: flowengine merge {instance.reference} "
+            f"--into {repeats[0][0].reference} --as {actor} --reason …",
+            err=True,
+        )
+
+
+def _repeats(engine: Engine, instance: Instance, actor: str) -> list[tuple[Instance, str]]:
+    """Open requests like the one just started, if its flow says how to tell."""
+    from flowengine.errors import PermissionDenied
+
+    if engine.definition(instance.flow).doc.duplicates is None:
+        return []
+    try:
+        return engine.similar(instance.reference, actor)
+    except PermissionDenied:
+        return []  # a starter who may not compare contacts is shown none
 
 
 @app.command()

@@ -9,7 +9,7 @@ from flowengine import audit
 from flowengine.engine import Engine
 from flowengine.errors import InvalidData, PermissionDenied
 from tests.cli.helpers import LAMBA as LAMBA_ARGS
-from tests.cli.helpers import ok
+from tests.cli.helpers import cli, ok
 from tests.engine.helpers import LAMBA
 
 
@@ -108,14 +108,12 @@ def test_only_open_requests_merge_and_never_into_themselves(engine: Engine) -> N
 
 
 def test_similar_and_merge_from_the_command_line(desk: str) -> None:
-    first = ok(
-        desk, "start", "bizim_masa", "--as", "ayse", *LAMBA_ARGS, "--set", "telefon=05321112233"
-    )
-    again = ok(
-        desk, "start", "bizim_masa", "--as", "ayse", *LAMBA_ARGS, "--set", "telefon=0532 111 22 33"
-    )
-    first_ref, again_ref = first.split(":")[0], again.split(":")[0]
+    start = ("start", "bizim_masa", "--as", "ayse", *LAMBA_ARGS)
+    first_ref = ok(desk, *start, "--set", "telefon=05321112233")
+    again = cli(desk, *start, "--set", "telefon=0532 111 22 33")
+    again_ref = again.stdout.strip()
+    # offered at intake, without being asked
+    assert f"benzer açık başvuru: {first_ref} (aynı iletişim bilgisi (telefon))" in again.stderr
     assert first_ref in ok(desk, "similar", again_ref, "--as", "ayse")
-    assert ok(
-        desk, "merge", again_ref, "--into", first_ref, "--as", "ayse", "--reason", "Aynı"
-    ) == (f"{again_ref}: merged into {first_ref}")
+    merged = ok(desk, "merge", again_ref, "--into", first_ref, "--as", "ayse", "--reason", "Aynı")
+    assert merged == f"{again_ref}: merged into {first_ref}"
