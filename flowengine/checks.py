@@ -372,6 +372,8 @@ class FlowChecker:
             self.check_replies()
         if doc.legal_bases or doc.legal_basis:
             self.check_legal_bases()
+        if doc.receipt is not None:
+            self.check_field(("receipt", "email"), doc.receipt.email, "receipt email")
         if doc.duplicates is not None:
             spec = doc.duplicates
             for i, name in enumerate(spec.contact):

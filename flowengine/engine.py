@@ -48,6 +48,7 @@ from flowengine.errors import (
 )
 from flowengine.flowset import validate_paths
 from flowengine.instance import (
+    Effect,
     HistoryEntry,
     Instance,
     Notification,
@@ -415,7 +416,28 @@ class Engine:
             audit_salt=audit.new_salt(),
         )
         result = runtime.start(definition, blank, actor, now, self.timezone)
+        self._send_receipt(result, definition)
         return self._save(unit, result, None, definition)
+
+    def _send_receipt(self, result: runtime.StepResult, definition: FlowDefinition) -> None:
+        """The receipt as the first message to the citizen (the flow's `receipt:`).
+
+        The payload names the field holding their address; the e-mail connector
+        reads it at delivery, so no operator listing the outbox sees it.
+        """
+        spec = definition.doc.receipt
+        instance = result.instance
+        if spec is None or not instance.data.get(spec.email):
+            return
+        from flowengine import receipts  # only flows that send receipts need it
+
+        made = receipts.build(instance, instance.data, definition, self.organization)
+        payload = {
+            "to_field": spec.email,
+            "subject": f"Alındı belgesi: {instance.reference}",
+            "body": made.text(),
+        }
+        result.effects.insert(0, Effect(instance.id, "email", payload, definition.start))
 
     def fire(
         self,

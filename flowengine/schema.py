@@ -146,6 +146,12 @@ class EventDoc(Model):
     clock: Literal["pause", "resume", "extend"] | None = None
 
 
+class ReceiptDoc(Model):
+    """Extension: send the receipt (alındı belgesi) to the citizen on start."""
+
+    email: str  # the field holding the citizen's e-mail address
+
+
 class DuplicatesDoc(Model):
     """Extension: how to tell that a new request repeats an open one."""
 
@@ -331,5 +337,7 @@ class FlowDoc(Model):
     legal_basis: str | None = None
     # extension: `flowengine similar` / `merge` (flowengine/duplicates.py)
     duplicates: DuplicatesDoc | None = None
+    # extension: the receipt as the first message to the citizen (receipts.py)
+    receipt: ReceiptDoc | None = None
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 import pytest
 from aiosmtpd.controller import Controller
 
+from flowengine import trust
 from flowengine.config import DeliverySettings
 from flowengine.connectors.email import SmtpConnector
 from flowengine.connectors.inbox import InboxConnector
@@ -22,7 +24,7 @@ from flowengine.connectors.spool import SpoolConnector
 from flowengine.connectors.webhook import WebhookConnector
 from flowengine.engine import Engine
 from flowengine.worker import Worker
-from tests.engine.helpers import approve_press_release
+from tests.engine.helpers import LAMBA, approve_press_release
 
 TEST_FLOWS = Path(__file__).parent / "flows"
 
@@ -159,3 +161,35 @@ def test_spool_connector_writes_one_file_per_channel_idempotently(
         f"facebook/{publish.idempotency_key}.json",
         f"x/{publish.idempotency_key}.json",
     ]
+
+
+def test_the_receipt_reaches_the_citizen_without_their_address_in_the_outbox(
+    engine: Engine,
+) -> None:
+    """Bizim Masa's `receipt:` e-mails the citizen; the address is read at delivery."""
+    handler = FlakySmtp(failures=0)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        connectors = {
+            "email": SmtpConnector({"host": "127.0.0.1", "port": port}, engine.store),
+            "notify": InboxConnector({}, engine.store),
+        }
+        worker = Worker(engine, connectors, DeliverySettings(base_delay=0.0), worker_id="w1")
+        sent = engine.start("bizim_masa", {**LAMBA, "eposta": "zeynep@example.org"}, "ayse")
+        erased = engine.start("bizim_masa", {**LAMBA, "eposta": "ayla@example.org"}, "ayse")
+        [receipt] = [i for i in engine.outbox(sent.reference) if i.kind == "email"]
+        assert "@" not in json.dumps(receipt.payload)  # operators listing it see no address
+        trust.erase(engine, erased.reference, "ayse", "KVKK başvurusu")
+        for _ in range(4):
+            worker.tick()
+    finally:
+        controller.stop()
+    [message] = [message_from_bytes(m, policy=policy.default) for m in handler.received]
+    assert message["To"] == "zeynep@example.org"
+    assert sent.reference in message["Subject"]
+    body = message.get_body().get_content()  # type: ignore[union-attr]
+    assert "alınmıştır" in body and "en geç" in body and "Zeynep" not in body
+    [never] = [i for i in engine.outbox(erased.reference) if i.kind == "email"]
+    assert never.status in ("failed", "dead") and "erased" in (never.last_error or "")
