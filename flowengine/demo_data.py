@@ -230,10 +230,11 @@ def _path(rng: random.Random, directorate: str) -> Iterator[tuple[str, str, dict
         yield "geri_donus_yap", "cozuldu", {"vatandasa_cevap": "Talebiniz karşılanmıştır."}, 0.8
     elif roll < 0.92:  # redirected outside the institution, the citizen told at once
         yield "kurum_disi", "kurum_disi_islem", {"kapsam": "kurum_disi"}, 0.5
+        told = "Konu ilgili kuruma iletilmiş, size bilgi verilmiştir."
         yield (
             "yonlendirildi",
             "yonlendirildi",
-            {"vatandasa_cevap": "Konu ilgili kuruma iletilmiş, size bilgi verilmiştir."},
+            {"dis_kurum": _pick(rng, OUTSIDE), "vatandasa_cevap": told},
             1.0,
         )
     else:  # mediated with an outside body

@@ -348,3 +348,131 @@ def _grade(share: float | None) -> str:
     if share is None:
         return ""
     return "good" if share >= 0.95 else "fair" if share >= 0.8 else "poor"
+
+
+# -- PDF ----------------------------------------------------------------------------
+
+# A TrueType font with the Turkish letters (fpdf2's built-in fonts are Latin-1).
+PDF_FONT_ENV = "FLOWENGINE_PDF_FONT"
+PDF_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/Library/Fonts/DejaVuSans.ttf",
+)
+
+
+def _pdf_font() -> str:
+    import os
+    from pathlib import Path
+
+    from flowengine.errors import ConfigurationError
+
+    chosen = os.environ.get(PDF_FONT_ENV)
+    for candidate in ([chosen] if chosen else []) + list(PDF_FONTS):
+        if Path(candidate).is_file():
+            return candidate
+    raise ConfigurationError(
+        "a PDF needs a TrueType font with Turkish letters: install DejaVu Sans "
+        f"(Debian: fonts-dejavu-core) or set {PDF_FONT_ENV} to a .ttf file"
+    )
+
+
+def to_pdf(report: DeskReport) -> bytes:
+    """The report as an A4 PDF: the figures, the charts drawn as bars, the tables."""
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("DejaVu", "", _pdf_font())
+    pdf.add_page()
+    pdf.set_title(f"{report.title} raporu")
+    pdf.set_font("DejaVu", size=15)
+    pdf.cell(0, 8, f"{report.title} — başvuru raporu", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=9)
+    pdf.cell(
+        0,
+        6,
+        f"{_date_tr(report.period_from)} – {_date_tr(report.period_to)} arasında alınan "
+        f"başvurular; {_date_tr(report.generated_at)} tarihinde hazırlandı.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(2)
+    figures = [
+        (_number(report.requests), "başvuru"),
+        (_number(report.answered), "cevaplandı"),
+        (_number(report.open), "açık"),
+        (_days(report.median_days), "cevap süresi (ortanca)"),
+        (_days(report.p90_days), "cevap süresi (%90)"),
+        (_share(report.within_deadline), "yasal sürede cevap"),
+    ]
+    for value, label in figures:
+        pdf.set_font("DejaVu", size=12)
+        pdf.cell(30, 7, value)
+        pdf.set_font("DejaVu", size=9)
+        pdf.cell(0, 7, label, new_x="LMARGIN", new_y="NEXT")
+    months = [(_month_label(k), v) for k, v in report.by_month.items()]
+    _pdf_heading(pdf, "Aylara göre başvurular")
+    _pdf_bars(pdf, months)
+    _pdf_heading(pdf, "Kanallara göre")
+    _pdf_bars(pdf, [(CHANNELS_TR.get(k, k), v) for k, v in report.by_channel.items()])
+    _pdf_heading(pdf, "Başvuru türüne göre")
+    _pdf_bars(pdf, [(TYPES_TR.get(k, k), v) for k, v in report.by_type.items()])
+    _pdf_heading(pdf, "Mahallelere göre (ilk 12)")
+    _pdf_bars(pdf, list(report.by_neighbourhood.items())[:12])
+    _pdf_heading(pdf, "Müdürlüklere göre cevap süresi ve yasal süreye uyum")
+    _pdf_table(
+        pdf,
+        ("Müdürlük", "Başvuru", "Cevaplanan", "Ortanca", "%90", "Yasal sürede"),
+        (62, 22, 24, 24, 24, 26),
+        [
+            (r.title, _number(r.requests), _number(r.answered), _days(r.median_days),
+             _days(r.p90_days), _share(r.within_deadline))
+            for r in report.directorates
+        ],
+    )  # fmt: skip
+    _pdf_heading(pdf, "En uzun süredir açık başvurular")
+    _pdf_table(
+        pdf,
+        ("Referans", "Konu", "Mahalle", "Adım", "Açık"),
+        (32, 58, 34, 40, 18),
+        [
+            (c.reference, c.subject[:34], c.neighbourhood[:20], c.state[:24], _days(c.days_open))
+            for c in report.longest_open
+        ],
+    )
+    return bytes(pdf.output())
+
+
+def _pdf_heading(pdf: Any, text: str) -> None:
+    pdf.ln(3)
+    pdf.set_font("DejaVu", size=11)
+    pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=8)
+
+
+def _pdf_bars(pdf: Any, items: list[tuple[str, int]]) -> None:
+    """One horizontal bar per item, its value at its end."""
+    most = max((value for _, value in items), default=0) or 1
+    width = 120.0
+    for label, value in items:
+        x, y = pdf.l_margin, pdf.get_y()
+        pdf.cell(45, 5, label[:28])
+        length = max(0.5, width * value / most)
+        pdf.set_fill_color(47, 109, 181)
+        pdf.rect(x + 46, y + 1, length, 3.2, style="F")
+        pdf.set_xy(x + 48 + length, y)
+        pdf.cell(20, 5, _number(value), new_x="LMARGIN", new_y="NEXT")
+
+
+def _pdf_table(
+    pdf: Any, head: tuple[str, ...], widths: tuple[int, ...], rows: list[tuple[str, ...]]
+) -> None:
+    pdf.set_font("DejaVu", size=8)
+    for text, width in zip(head, widths, strict=True):
+        pdf.cell(width, 6, text, border="B")
+    pdf.ln()
+    for row in rows:
+        for text, width in zip(row, widths, strict=True):
+            pdf.cell(width, 5, text)
+        pdf.ln()

@@ -35,7 +35,8 @@ def report_bizim_masa(
         str | None, typer.Option("--to", help="Last day (YYYY-MM-DD); today by default.")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the HTML report to this file.")
+        Path | None,
+        typer.Option("-o", "--output", help="Write the report here: .pdf for a PDF, else HTML."),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -49,11 +50,13 @@ def report_bizim_masa(
     if as_json:
         echo_json(report.as_json())
         return
-    page = reports.to_html(report)
-    if output is None:
-        typer.echo(page)
+    if output is not None and output.suffix.lower() == ".pdf":
+        output.write_bytes(reports.to_pdf(report))
+    elif output is not None:
+        output.write_text(reports.to_html(report), encoding="utf-8")
+    else:
+        typer.echo(reports.to_html(report))
         return
-    output.write_text(page, encoding="utf-8")
     typer.echo(
         f"{output}: {report.requests} requests, {report.answered} answered "
         f"(median {report.median_days} days), {report.open} open",

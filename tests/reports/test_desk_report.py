@@ -76,6 +76,16 @@ def test_the_page_is_turkish_has_charts_and_no_personal_data(year: Engine) -> No
         assert data["ad_soyad"] not in page and data["telefon"] not in page
 
 
+def test_the_pdf_has_the_pages_the_font_and_the_figures(year: Engine) -> None:
+    report = reports.desk_report(year, (NOW - timedelta(days=366)).date(), NOW.date())
+    pdf = reports.to_pdf(report)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert b"/FontFile2" in pdf  # the TrueType font with Turkish letters is embedded
+    assert (
+        pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 1
+    )
+
+
 def test_generated_cases_are_sealed_and_numbering_goes_on(year: Engine) -> None:
     findings = trust.verify(year)
     assert len(findings) == 600 and all(f.problem is None for f in findings)
@@ -93,5 +103,9 @@ def test_report_and_demo_data_from_the_command_line(db_url: str, tmp_path: objec
     ok(db_url, "report", "bizim-masa", "-o", page)
     with open(page, encoding="utf-8") as handle:
         assert "başvuru raporu" in handle.read()
+    pdf = f"{tmp_path}/rapor.pdf"
+    ok(db_url, "report", "bizim-masa", "-o", pdf)
+    with open(pdf, "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
     bad = cli(db_url, "report", "bizim-masa", "--from", "31.01.2026")
     assert bad.returncode != 0 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr

@@ -69,7 +69,12 @@ def test_retention_purges_only_cases_ended_long_enough_ago(db_url: str) -> None:
     add_people(engine)
     old = engine.start("bizim_masa", LAMBA, actor="ayse")
     engine.fire(old.reference, "kurum_disi", "ayse")
-    engine.fire(old.reference, "yonlendirildi", "ayse", data={"vatandasa_cevap": "BASKİ'ye."})
+    engine.fire(
+        old.reference,
+        "yonlendirildi",
+        "ayse",
+        data={"dis_kurum": "baski", "vatandasa_cevap": "BASKİ'ye."},
+    )
     recent_open = engine.start("bizim_masa", LAMBA, actor="ayse")
     now[0] += timedelta(days=365)
     assert trust.purge(engine) == []
