@@ -406,6 +406,27 @@ class FlowChecker:
             kind = "is not declared" if spec is None else f"is a {spec.type}, not an enum"
             self.error(("legal_basis",), f"field '{doc.legal_basis}' {kind}", "legal-basis")
             return
+        if not spec.required and spec.default is None:
+            self.warn(
+                ("legal_basis",),
+                f"field '{doc.legal_basis}' may be left empty, and a request without a legal "
+                "basis gets no deadline; give it a default or make it required",
+                "legal-basis-empty",
+            )
+        clocks_used = {
+            event.clock
+            for scope in iter_scopes(doc)
+            for state in scope.states.values()
+            for event in events_of(state).values()
+            if event.clock
+        }
+        if "pause" in clocks_used and "resume" not in clocks_used:
+            self.warn(
+                ("legal_basis",),
+                "an event pauses the legal clock but none resumes it (clock: resume); "
+                "a paused request would keep no deadline until its final reply",
+                "clock-no-resume",
+            )
         unknown = [v for v in spec.values or [] if v not in doc.legal_bases]
         if unknown:
             self.error(
