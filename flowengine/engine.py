@@ -65,6 +65,7 @@ from flowengine.values import values_from_text
 
 # The organisation role whose holders manage a directorate's work (reassignment).
 MANAGER_ROLE = "mudur"
+RECEIPT_STATE = "_receipt"  # the outbox `state` of a receipt sent on start
 
 
 @dataclass(frozen=True)
@@ -437,7 +438,9 @@ class Engine:
             "subject": f"Alındı belgesi: {instance.reference}",
             "body": made.text(),
         }
-        result.effects.insert(0, Effect(instance.id, "email", payload, definition.start))
+        # not the start state's: withdrawing that state (a merge at intake) must
+        # not withdraw the citizen's receipt
+        result.effects.insert(0, Effect(instance.id, "email", payload, RECEIPT_STATE))
 
     def fire(
         self,
@@ -609,7 +612,14 @@ class Engine:
     def similar(self, ref: str, viewer: str) -> list[tuple[Instance, str]]:
         """Open requests that look like the same one as ``ref`` (its flow's
         ``duplicates:``), each with the reason; for a viewer entitled to personal
-        data, since contacts are compared."""
+        data, since contacts are compared (a refusal is audited, as for `view`)."""
+        try:
+            return self._similar(ref, viewer)
+        except PermissionDenied as exc:
+            self._record_refusal(exc)
+            raise
+
+    def _similar(self, ref: str, viewer: str) -> list[tuple[Instance, str]]:
         with self.store.unit(writes=False) as unit:
             person = self._person(unit, viewer)
             instance = unit.load_instance(ref)
@@ -620,9 +630,16 @@ class Engine:
             if spec is None:
                 return []
             if not privacy.entitled(definition, person):
-                raise PermissionDenied(
-                    f"{viewer} may not compare the contacts of {instance.reference}: it needs "
-                    f"one of the roles {', '.join(definition.personal_access) or 'none'}"
+                roles = ", ".join(definition.personal_access) or "none"
+                raise _refusal(
+                    PermissionDenied(
+                        f"{viewer} may not compare the contacts of {instance.reference}: "
+                        f"it needs one of the roles {roles}"
+                    ),
+                    instance.id,
+                    instance.flow,
+                    viewer,
+                    "similar",
                 )
             created = instance.created_at
             span = parse_duration(spec.within).add_to(created) - created
@@ -656,31 +673,40 @@ class Engine:
 
     def unmerge(self, ref: str, actor: str, reason: str) -> Instance:
         """Take a merged duplicate back to the states it stood in (before its reply)."""
+        if not reason.strip():
+            raise InvalidData({"reason": "taking a merge back needs a reason; give --reason"})
 
         def run(unit: Unit) -> Instance:
             person = self._person(unit, actor)
             duplicate, definition = self._locked(unit, ref)
             self._may_withdraw(person, definition, duplicate, actor, "unmerge")
-            entries = unit.history(duplicate.id)
-            merges = [i for i, h in enumerate(entries) if h.event == "merge"]
-            states: list[str] = []
-            if merges:
-                index = merges[-1] - 1
-                while index >= 0 and entries[index].event == "cancel":
-                    states.insert(0, entries[index].from_state or "")
-                    index -= 1
-            result = runtime.unmerge(
-                definition,
-                duplicate,
-                [s for s in states if s],
-                actor,
-                reason,
-                self.clock(),
-                self.timezone,
-            )
-            return self._save(unit, result, duplicate, definition)
+            return self._unmerge_in(unit, duplicate, definition, actor, reason.strip())
 
         return self._command(None, "", run)
+
+    def _unmerge_in(
+        self, unit: Unit, duplicate: Instance, definition: FlowDefinition, actor: str, reason: str
+    ) -> Instance:
+        """Unmerge within ``unit``: the states the merge withdrew are its last
+        `cancel` rows before the `merge` row."""
+        entries = unit.history(duplicate.id)
+        merges = [i for i, h in enumerate(entries) if h.event == "merge"]
+        states: list[str] = []
+        if merges:
+            index = merges[-1] - 1
+            while index >= 0 and entries[index].event == "cancel":
+                states.insert(0, entries[index].from_state or "")
+                index -= 1
+        result = runtime.unmerge(
+            definition,
+            duplicate,
+            [s for s in states if s],
+            actor,
+            reason,
+            self.clock(),
+            self.timezone,
+        )
+        return self._save(unit, result, duplicate, definition)
 
     def _may_withdraw(
         self, person: Person, definition: FlowDefinition, instance: Instance, actor: str, what: str
@@ -776,16 +802,30 @@ class Engine:
             )
         if result.cancel_children:
             self._cancel_children(unit, instance, result.cancel_children)
-        if result.replied is not None and definition.doc.duplicates is not None:
-            for duplicate in unit.merged_into(instance.id):  # they get the same answer
-                dup_definition = self.definition(duplicate.flow, duplicate.version, unit)
-                answered = runtime.answer_merged(
-                    dup_definition, duplicate, instance, result.replied, now, self.timezone
-                )
-                self._save(unit, answered, duplicate, dup_definition)
+        # a merged original keeps its duplicates: they get its answer when it does
+        if definition.doc.duplicates is not None and (
+            result.replied is not None or instance.status in ("completed", "cancelled")
+        ):
+            self._settle_duplicates(unit, instance, result.replied, now)
         if instance.status != "active" and instance.parent_id:
             self._resume_parent(unit, instance)
         return instance
+
+    def _settle_duplicates(
+        self, unit: Unit, original: Instance, replied: dict[str, Any] | None, now: datetime
+    ) -> None:
+        """Requests merged into ``original`` get its final reply (and pass it on to
+        their own duplicates); if it ended without one, they go back to work."""
+        for duplicate in unit.merged_into(original.id):
+            dup_definition = self.definition(duplicate.flow, duplicate.version, unit)
+            if replied is not None:
+                answered = runtime.answer_merged(
+                    dup_definition, duplicate, original, replied, now, self.timezone
+                )
+                self._save(unit, answered, duplicate, dup_definition)
+            else:
+                note = f"{original.reference} cevapsız kapandı"
+                self._unmerge_in(unit, duplicate, dup_definition, runtime.SYSTEM_ACTOR, note)
 
     def _cancel_children(self, unit: Unit, parent: Instance, states: list[str]) -> None:
         """Cancel the running children of withdrawn subflow states (and theirs); with

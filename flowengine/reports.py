@@ -456,6 +456,8 @@ def _pdf_bars(pdf: Any, items: list[tuple[str, int]]) -> None:
     most = max((value for _, value in items), default=0) or 1
     width = 120.0
     for label, value in items:
+        if pdf.get_y() + 5 > pdf.page_break_trigger:  # label, bar and value on one page
+            pdf.add_page()
         x, y = pdf.l_margin, pdf.get_y()
         pdf.cell(45, 5, label[:28])
         length = max(0.5, width * value / most)

@@ -995,6 +995,14 @@ def merge(
                 {"into": f"{case.reference} is {case.status}; merge open requests of one flow"},
                 duplicate.reference,
             )
+    if primary.version != duplicate.version:
+        raise InvalidData(
+            {
+                "into": f"{primary.reference} runs on version {primary.version} of the flow and "
+                f"{duplicate.reference} on {duplicate.version}; merge requests of one version"
+            },
+            duplicate.reference,
+        )
     step = Step(definition, duplicate, actor, now, timezone)
     step.withdraw(list(duplicate.states), f"{primary.reference} ile birleştirildi")
     step.record("merge", None, None, comment=f"{primary.reference}: {reason}")
@@ -1039,6 +1047,7 @@ def answer_merged(
     step._set(data={**duplicate.data, **replied})
     changes = {k: [before.get(k), v] for k, v in replied.items() if before.get(k) != v}
     step.record("merged_reply", None, None, changes, comment=f"{primary.reference} cevabı")
+    step.result.replied = dict(replied)  # duplicates merged into this one get it too
     if duplicate.clock and not duplicate.clock.get("replied_at"):
         clock, note = clocks.apply(
             definition.doc, duplicate.clock, "reply", now, duplicate.reference, timezone

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowengine import audit
+from flowengine import audit, runtime
 from flowengine.engine import Engine
 from flowengine.errors import InvalidData, PermissionDenied
 from tests.cli.helpers import LAMBA as LAMBA_ARGS
@@ -117,3 +117,52 @@ def test_similar_and_merge_from_the_command_line(desk: str) -> None:
     assert first_ref in ok(desk, "similar", again_ref, "--as", "ayse")
     merged = ok(desk, "merge", again_ref, "--into", first_ref, "--as", "ayse", "--reason", "Aynı")
     assert merged == f"{again_ref}: merged into {first_ref}"
+
+
+def test_a_chain_of_duplicates_is_answered_through(engine: Engine) -> None:
+    first, second = call_centre_then_whatsapp(engine)
+    third = engine.start("bizim_masa", {**LAMBA, "telefon": "0532 111 22 33"}, "ayse").reference
+    engine.merge(third, second, "ayse", "Üçüncü kez")
+    engine.merge(second, first, "ayse", "İkinci kez")
+    engine.fire(first, "kurum_disi", "ayse")
+    engine.fire(
+        first, "yonlendirildi", "ayse",
+        data={"dis_kurum": "tedas", "vatandasa_cevap": "TEDAŞ'a iletildi."},
+    )  # fmt: skip
+    for ref in (second, third):
+        case = engine.get(ref)
+        assert (case.status, case.outcome) == ("completed", "merged"), ref
+        assert case.data["vatandasa_cevap"] == "TEDAŞ'a iletildi."
+
+
+def test_an_original_withdrawn_without_a_reply_gives_its_duplicates_back(engine: Engine) -> None:
+    first, again = call_centre_then_whatsapp(engine)
+    engine.merge(again, first, "ayse", "Aynı")
+    engine.cancel(first, "ayse", "Vatandaş ilk başvurusunu geri aldı")
+    back = engine.get(again)
+    assert back.status == "active" and back.states == ("degerlendirme",)
+
+
+def test_a_receipt_survives_a_merge_at_intake(engine: Engine) -> None:
+    first, _ = call_centre_then_whatsapp(engine)
+    repeat = engine.start("bizim_masa", {**LAMBA, "eposta": "ayse.k@example.org"}, "ayse")
+    engine.merge(repeat.reference, first, "ayse", "Aynı")
+    [receipt] = [i for i in engine.outbox(repeat.reference) if i.kind == "email"]
+    assert receipt.status == "pending"  # the citizen still gets their reference number
+
+
+def test_requests_on_different_versions_do_not_merge(engine: Engine) -> None:
+    first, again = call_centre_then_whatsapp(engine)
+    older = engine.get(first).evolve(version=1)  # as if started before v2 was deployed
+    with pytest.raises(InvalidData, match="one version"):
+        runtime.merge(
+            engine.definition("bizim_masa"), engine.get(again), older, "ayse", "Aynı",
+            engine.clock(),
+        )  # fmt: skip
+
+
+def test_a_refused_comparison_is_audited(engine: Engine) -> None:
+    _, again = call_centre_then_whatsapp(engine)
+    with pytest.raises(PermissionDenied):
+        engine.similar(again, "mehmet")
+    assert [r["action"] for r in engine.refusals(again)] == ["similar"]
