@@ -593,21 +593,14 @@ class Engine:
         Allowed to a manager (``mudur``) and to holders of a role that may start
         the flow (the desk that took the request in). A reason is required.
         """
-        if not reason.strip():
-            raise InvalidData({"reason": "withdrawing a case needs a reason; give --reason"})
 
-        def run(unit: Unit) -> Instance:
-            person = self._person(unit, actor)
-            instance, definition = self._locked(unit, ref)
-            self._may_withdraw(person, definition, instance, actor, "withdraw")
+        def act(unit: Unit, instance: Instance, definition: FlowDefinition, why: str) -> Instance:
             if instance.status != "active":
                 raise TransitionNotAllowed(instance.reference, "cancel", instance.status, [])
-            result = runtime.cancel(
-                definition, instance, actor, reason.strip(), self.clock(), self.timezone
-            )
+            result = runtime.cancel(definition, instance, actor, why, self.clock(), self.timezone)
             return self._save(unit, result, instance, definition)
 
-        return self._command(None, "", run)
+        return self._managed(ref, actor, reason, "withdraw", act)
 
     def similar(self, ref: str, viewer: str) -> list[tuple[Instance, str]]:
         """Open requests that look like the same one as ``ref`` (its flow's
@@ -656,31 +649,42 @@ class Engine:
         """Merge the request ``ref`` into ``into`` as its duplicate: ``ref``'s work
         is withdrawn and it gets ``into``'s final reply; :meth:`unmerge` undoes it.
         Allowed to a manager and to the roles that may start the flow."""
-        if not reason.strip():
-            raise InvalidData({"reason": "merging needs a reason; give --reason"})
 
-        def run(unit: Unit) -> Instance:
-            person = self._person(unit, actor)
-            duplicate, definition = self._locked(unit, ref)
+        def act(unit: Unit, duplicate: Instance, definition: FlowDefinition, why: str) -> Instance:
             primary, _ = self._locked(unit, into)
-            self._may_withdraw(person, definition, duplicate, actor, "merge")
             result = runtime.merge(
-                definition, duplicate, primary, actor, reason.strip(), self.clock(), self.timezone
+                definition, duplicate, primary, actor, why, self.clock(), self.timezone
             )
             return self._save(unit, result, duplicate, definition)
 
-        return self._command(None, "", run)
+        return self._managed(ref, actor, reason, "merge", act)
 
     def unmerge(self, ref: str, actor: str, reason: str) -> Instance:
         """Take a merged duplicate back to the states it stood in (before its reply)."""
+
+        def act(unit: Unit, duplicate: Instance, definition: FlowDefinition, why: str) -> Instance:
+            return self._unmerge_in(unit, duplicate, definition, actor, why)
+
+        return self._managed(ref, actor, reason, "unmerge", act)
+
+    def _managed(
+        self,
+        ref: str,
+        actor: str,
+        reason: str,
+        what: str,
+        act: Callable[[Unit, Instance, FlowDefinition, str], Instance],
+    ) -> Instance:
+        """One command a manager or the desk takes on a case, with its reason:
+        the case locked, the actor checked (refusals audited), then ``act``."""
         if not reason.strip():
-            raise InvalidData({"reason": "taking a merge back needs a reason; give --reason"})
+            raise InvalidData({"reason": f"to {what} a case needs a reason; give --reason"})
 
         def run(unit: Unit) -> Instance:
             person = self._person(unit, actor)
-            duplicate, definition = self._locked(unit, ref)
-            self._may_withdraw(person, definition, duplicate, actor, "unmerge")
-            return self._unmerge_in(unit, duplicate, definition, actor, reason.strip())
+            instance, definition = self._locked(unit, ref)
+            self._may_withdraw(person, definition, instance, actor, what)
+            return act(unit, instance, definition, reason.strip())
 
         return self._command(None, "", run)
 

@@ -65,13 +65,24 @@ def pending_timers(engine: Engine, ref: str) -> list[str]:
     return sorted(t.state for t, reference, _ in engine.timers() if reference == ref)
 
 
-def branch(name: str, role: str, timers: str = "") -> str:
+def branch(name: str, role: str, extra: str = "", event: str = "") -> str:
+    """A branch `name` of one task `t<name>` (role, ``extra`` keys) whose `ok`
+    (with ``event`` keys) leads to the end `e<name>`."""
     return f"""      {name}:
         start: t{name}
         states:
-          t{name}: {{type: task, role: {role}, sla: 1d, {timers}on: {{ok: {{to: e{name}}}}}}}
+          t{name}: {{type: task, role: {role}, sla: 1d, {extra}on: {{ok: {{to: e{name}{event}}}}}}}
           e{name}: {{type: end, outcome: done}}
 """
+
+
+FINISH = "    join: {count: 1, remaining: finish}\n"
+STOP = "    on:\n      stop: {to: s, roles: [mudur]}\n"
+
+
+def opening(keys: str = "", name: str = "p") -> str:
+    """The start of a flow whose first state is the parallel ``name`` (with ``keys``)."""
+    return f"start: {name}\nstates:\n  {name}:\n    type: parallel\n{keys}    branches:\n"
 
 
 def nested(text: str) -> str:
@@ -111,13 +122,7 @@ states:
 
 def test_a_parallel_entered_again_withdraws_the_last_rounds_stragglers(make: Make) -> None:
     engine = make(
-        f3="""start: p
-states:
-  p:
-    type: parallel
-    join: {count: 1, remaining: finish}
-    branches:
-"""
+        f3=opening(FINISH)
         + branch("a", "fen")
         + branch("b", "zabita")
         + """    next: n
@@ -137,14 +142,8 @@ states:
 
 def test_a_nested_finish_join_and_the_outer_region(make: Make) -> None:
     engine = make(
-        f4="""start: o
-states:
-  o:
-    type: parallel
-    on:
-      stop: {to: e2, roles: [mudur]}
-    branches:
-      x:
+        f4=opening("    on:\n      stop: {to: e2, roles: [mudur]}\n", "o")
+        + """      x:
         start: p
         states:
           p:
@@ -158,12 +157,9 @@ states:
             next: tx
           tx: {type: task, role: park, sla: 1d, on: {ok: {to: ex}}}
           ex: {type: end, outcome: done}
-      y:
-        start: ty
-        states:
-          ty: {type: task, role: masa, sla: 1d, on: {ok: {to: ey}}}
-          ey: {type: end, outcome: done}
-    next: e
+"""
+        + branch("y", "masa")
+        + """    next: e
   e: {type: end, outcome: done}
   e2: {type: end, outcome: stopped}
 """
@@ -179,15 +175,7 @@ states:
 
 def test_a_joined_regions_events_no_longer_fire(make: Make) -> None:
     engine = make(
-        f5="""start: p
-states:
-  p:
-    type: parallel
-    join: {count: 1, remaining: finish}
-    on:
-      stop: {to: s, roles: [mudur]}
-    branches:
-"""
+        f5=opening(FINISH + STOP)
         + branch("a", "fen")
         + branch("b", "zabita")
         + """    next: n
@@ -204,33 +192,21 @@ states:
 
 def test_a_nested_parallels_timer_ends_with_its_region(make: Make, clock: Clock) -> None:
     engine = make(
-        f6="""start: o
-states:
-  o:
-    type: parallel
-    on:
-      reset: {to: o, roles: [mudur]}
-    branches:
-      x:
+        f6=opening("    on:\n      reset: {to: o, roles: [mudur]}\n", "o")
+        + """      x:
         start: p
         states:
           p:
             type: parallel
             timers: [{after: 2h, to: px}]
             branches:
-              a:
-                start: ta
-                states:
-                  ta: {type: task, role: fen, sla: 1d, on: {ok: {to: ea}}}
-                  ea: {type: end, outcome: done}
-            next: px
+"""
+        + nested(branch("a", "fen"))
+        + """            next: px
           px: {type: end, outcome: done}
-      y:
-        start: ty
-        states:
-          ty: {type: task, role: masa, sla: 1d, on: {ok: {to: ey}}}
-          ey: {type: end, outcome: done}
-    next: e
+"""
+        + branch("y", "masa")
+        + """    next: e
   e: {type: end, outcome: done}
 """
     )
@@ -296,17 +272,10 @@ states:
   p:
     type: parallel
     branches:
-      a:
-        start: ta
-        states:
-          ta: {type: task, role: fen, sla: 1d, mutex: m, on: {ok: {to: ea}}}
-          ea: {type: end, outcome: done}
-      b:
-        start: tb
-        states:
-          tb: {type: task, role: zabita, sla: 1d, mutex: m, on: {ok: {to: eb, signal: go}}}
-          eb: {type: end, outcome: done}
-    next: e
+"""
+        + branch("a", "fen", "mutex: m, ")
+        + branch("b", "zabita", "mutex: m, ", ", signal: go")
+        + """    next: e
   e: {type: end, outcome: done}
 """
     )
@@ -321,23 +290,10 @@ states:
 
 def test_a_mutex_goes_to_the_state_that_waited_first(make: Make) -> None:
     engine = make(
-        f13="""start: p
-states:
-  p:
-    type: parallel
-    join: {count: 1, remaining: finish}
-    branches:
-      a:
-        start: ta
-        states:
-          ta: {type: task, role: fen, sla: 1d, mutex: m, on: {ok: {to: ea}}}
-          ea: {type: end, outcome: done}
-      b:
-        start: tb
-        states:
-          tb: {type: task, role: zabita, sla: 1d, mutex: m, on: {ok: {to: eb}}}
-          eb: {type: end, outcome: done}
-    next: n
+        f13=opening(FINISH)
+        + branch("a", "fen", "mutex: m, ")
+        + branch("b", "zabita", "mutex: m, ")
+        + """    next: n
   n: {type: task, role: masa, sla: 1d, mutex: m, on: {ok: {to: e}}}
   e: {type: end, outcome: done}
 """
