@@ -383,7 +383,24 @@ class FlowChecker:
                 if value is not None:
                     self.check_field(("duplicates", key), value, f"duplicates {key}")
             self.check_duration(("duplicates", "within"), spec.within)
+        if doc.open311 is not None:
+            self.check_open311(doc.open311)
         return self.issues
+
+    def check_open311(self, spec: schema.Open311Doc) -> None:
+        """Open311 parameters land in declared fields; preset values fit them."""
+        for parameter, name in spec.fields.items():
+            self.check_field(("open311", "fields", parameter), name, f"open311 {parameter}")
+        presets = [(("open311", "set"), spec.set_)] + [
+            (("open311", "services", code, "set"), service.set_)
+            for code, service in spec.services.items()
+        ]
+        for path, values in presets:
+            for name, value in values.items():
+                self.check_field_key((*path, name), name, "open311 sets")
+                problem = self.literal_problem(name, value)
+                if problem:
+                    self.error((*path, name), f"value for '{name}' {problem}", "set-value")
 
     def check_legal_bases(self) -> None:
         """`legal_basis` names an enum field whose every value is a declared basis."""

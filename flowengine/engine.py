@@ -77,6 +77,7 @@ class InstanceView:
     masked: tuple[str, ...]
     allowed_events: tuple[str, ...]
     title: str
+    personal_visible: bool = False  # the viewer is entitled to the personal fields
 
 
 class Engine:
@@ -432,7 +433,9 @@ class Engine:
             return
         from flowengine import receipts  # only flows that send receipts need it
 
-        made = receipts.build(instance, instance.data, definition, self.organization)
+        made = receipts.build(
+            instance, instance.data, definition, self.organization, with_status_code=True
+        )
         payload = {
             "to_field": spec.email,
             "subject": f"Alındı belgesi: {instance.reference}",
@@ -1004,6 +1007,7 @@ class Engine:
         status: str | None = None,
         limit: int = 200,
         breaching_within: str | None = None,
+        offset: int = 0,
     ) -> list[Instance]:
         """Instances, newest first; ``overdue``: past their deadline;
         ``breaching_within`` (a duration, e.g. ``3d`` or ``2wd``): not yet past it,
@@ -1025,6 +1029,7 @@ class Engine:
                 overdue_at=now if overdue else None,
                 due_between=(now, due_before) if due_before else None,
                 limit=limit,
+                offset=offset,
             )
 
     def allowed_events(self, ref: str, actor: str) -> list[str]:
@@ -1069,10 +1074,11 @@ class Engine:
         except PermissionDenied as exc:
             self._record_refusal(exc)
             raise
-        data, masked = privacy.mask(definition, instance.data, privacy.entitled(definition, person))
+        show = privacy.entitled(definition, person)
+        data, masked = privacy.mask(definition, instance.data, show)
         pairs = runtime.allowed_events(definition, instance, person, self.clock(), work)
         events = tuple(dict.fromkeys(e for _, e in pairs))
-        return InstanceView(instance, data, masked, events, definition.title)
+        return InstanceView(instance, data, masked, events, definition.title, show)
 
     def outbox(
         self, ref: str | None = None, status: str | None = None, limit: int = 500

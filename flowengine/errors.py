@@ -15,7 +15,9 @@ This module imports nothing from flowengine, so every layer may use it.
     ├── ConcurrentUpdate         someone else changed the instance first
     ├── IdempotencyConflict      a key was reused with a different request
     ├── ConfigurationError       a bad option, URL or setting
-    └── StorageError             the database failed (the driver's error is `__cause__`)
+    ├── StorageError             the database failed (the driver's error is `__cause__`)
+    ├── AuthenticationFailed     a password, session or token identified nobody
+    └── TooManyAttempts          failed logins or status lookups are throttled
 
 Every message is one line that says what is wrong and what to do about it.
 """
@@ -170,3 +172,17 @@ class ConfigurationError(FlowEngineError):
 
 class StorageError(FlowEngineError):
     pass
+
+
+class AuthenticationFailed(FlowEngineError):
+    """A password, session or API token did not identify anyone."""
+
+
+class TooManyAttempts(FlowEngineError):
+    """Too many failed attempts from one place or for one account; wait and retry."""
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        self.what, self.retry_after = what, retry_after
+        super().__init__(
+            f"too many failed {what} attempts; wait {retry_after} seconds and try again"
+        )

@@ -37,6 +37,7 @@ class Receipt:
     applicant: str
     law: str | None
     answer_by: datetime | None
+    status_code: str | None = None  # the citizen's second factor on /durum
 
     def text(self) -> str:
         """The receipt as the first message to the citizen (SMS or e-mail body)."""
@@ -49,7 +50,13 @@ class Receipt:
         if self.answer_by is not None:
             law = f"{self.law} uyarınca " if self.law else ""
             lines.append(f"{law}en geç {_day(self.answer_by)} tarihine kadar cevaplanacaktır.")
-        lines.append(f"Başvurunuzun durumunu {self.reference} numarasıyla sorabilirsiniz.")
+        if self.status_code:
+            lines.append(
+                f"Başvurunuzun durumunu {self.reference} numarası ve {self.status_code} "
+                "durum sorgulama koduyla /durum sayfasından sorabilirsiniz."
+            )
+        else:
+            lines.append(f"Başvurunuzun durumunu {self.reference} numarasıyla sorabilirsiniz.")
         return "\n".join(lines)
 
 
@@ -57,7 +64,13 @@ def receipt(engine: Engine, ref: str, viewer: str) -> Receipt:
     """The receipt of ``ref`` as ``viewer`` may print it (scoped and masked by role)."""
     view = engine.view(ref, viewer)
     definition = engine.definition(view.instance.flow, view.instance.version)
-    return build(view.instance, view.data, definition, engine.organization)
+    return build(
+        view.instance,
+        view.data,
+        definition,
+        engine.organization,
+        with_status_code=view.personal_visible,
+    )
 
 
 def build(
@@ -65,8 +78,15 @@ def build(
     data: Mapping[str, Any],
     definition: FlowDefinition,
     organization: schema.OrganizationDoc | None,
+    with_status_code: bool = False,
 ) -> Receipt:
-    """The receipt of ``instance`` showing ``data`` (masked or not, as the caller saw it)."""
+    """The receipt of ``instance`` showing ``data`` (masked or not, as the caller saw it).
+
+    ``with_status_code``: print the citizen's status code (only for the citizen,
+    or the desk that hands the receipt over).
+    """
+    from flowengine.citizen import status_code
+
     law = None
     answer_by = instance.due_at
     if instance.clock:
@@ -86,6 +106,7 @@ def build(
         applicant=str(data.get("ad_soyad") or ""),
         law=law,
         answer_by=answer_by,
+        status_code=status_code(instance) if with_status_code else None,
     )
 
 
@@ -103,6 +124,8 @@ def to_html(receipt: Receipt) -> str:
         rows.append(("Yasal dayanak", receipt.law))
     if receipt.answer_by is not None:
         rows.append(("En geç cevap tarihi", _day(receipt.answer_by)))
+    if receipt.status_code:
+        rows.append(("Durum sorgulama kodu", receipt.status_code))
     body = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     return f"""<!doctype html>
 <html lang="tr"><head><meta charset="utf-8"><title>Alındı belgesi {e(receipt.reference)}</title>

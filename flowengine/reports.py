@@ -36,6 +36,7 @@ CHANNELS_TR = {
     "whatsapp": "WhatsApp", "twitter": "Twitter", "facebook": "Facebook",
     "instagram": "Instagram", "cagri_merkezi": "Çağrı merkezi",
     "danisma_noktasi": "Danışma noktası", "yuz_yuze": "Yüz yüze",
+    "mobil_uygulama": "Mobil uygulama (Open311)",
 }  # fmt: skip
 TYPES_TR = {"istek": "İstek", "talep": "Talep", "oneri": "Öneri", "sikayet": "Şikâyet"}
 

@@ -161,6 +161,37 @@ class DuplicatesDoc(Model):
     within: str = "30d"
 
 
+# The Open311 GeoReport v2 request parameters a flow field can take; two are
+# derived: `name` (first_name and last_name) and `title` (the description's
+# first line, cut to the field's max_length).
+Open311Parameter = Literal[
+    "description",
+    "title",
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address_string",
+    "location",
+    "media_url",
+]
+
+
+class Open311ServiceDoc(Model):
+    name: str
+    description: str | None = None
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
+
+
+class Open311Doc(Model):
+    """Extension: take requests from civic apps by Open311 GeoReport v2 (web/open311.py)."""
+
+    services: dict[str, Open311ServiceDoc] = Field(min_length=1)
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
+    fields: dict[Open311Parameter, str] = Field(default_factory=dict)
+
+
 class LegalBasisDoc(Model):
     """Extension: a law a request may be made under, and its deadline."""
 
@@ -339,5 +370,7 @@ class FlowDoc(Model):
     duplicates: DuplicatesDoc | None = None
     # extension: the receipt as the first message to the citizen (receipts.py)
     receipt: ReceiptDoc | None = None
+    # extension: Open311 intake (`flowengine serve`, /open311/v2/)
+    open311: Open311Doc | None = None
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)

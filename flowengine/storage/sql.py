@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
 from flowengine.audit import SealedEntry, StoredRow
 from flowengine.errors import ConcurrentUpdate, ConfigurationError, StorageError
@@ -65,7 +66,7 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS",
 WRITE_OPTION = "flowengine_writes"
 # The newest Alembic revision; tests/storage checks it against migrations/versions.
 # Comparing with it spares every command the import of Alembic (~70 ms).
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 
 
 def _describe_url(url: str) -> str:
@@ -697,8 +698,14 @@ class Unit:
         overdue_at: datetime | None = None,
         due_between: tuple[datetime, datetime] | None = None,
         limit: int = 200,
+        offset: int = 0,
     ) -> list[Instance]:
-        query = select(t.instances).order_by(t.instances.c.created_at.desc()).limit(limit)
+        query = (
+            select(t.instances)
+            .order_by(t.instances.c.created_at.desc(), t.instances.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
         if flow:
             query = query.where(t.instances.c.flow == flow)
         if status:
@@ -1316,6 +1323,89 @@ class Unit:
             .order_by(t.refusals.c.id)
         )
         return [dict(r._mapping) for r in rows]
+
+    # -- accounts (the web layer) ---------------------------------------------------
+
+    def password_hash(self, person_id: str) -> str | None:
+        row = self.connection.execute(
+            select(t.passwords.c.hash).where(t.passwords.c.person_id == person_id)
+        ).first()
+        return row.hash if row else None
+
+    def set_password_hash(self, person_id: str, hashed: str, now: datetime) -> None:
+        statement = self._insert(t.passwords).values(
+            person_id=person_id, hash=hashed, updated_at=now
+        )
+        self.connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[t.passwords.c.person_id],
+                set_={"hash": hashed, "updated_at": now},
+            )
+        )
+
+    def add_token(
+        self, token_id: str, person_id: str, name: str, secret_hash: str, now: datetime
+    ) -> None:
+        self.connection.execute(
+            t.api_tokens.insert().values(
+                id=token_id, person_id=person_id, name=name, secret_hash=secret_hash, created_at=now
+            )
+        )
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            select(t.api_tokens).where(t.api_tokens.c.id == token_id)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    def tokens(self, person_id: str | None) -> list[dict[str, Any]]:
+        query = select(t.api_tokens).order_by(t.api_tokens.c.created_at, t.api_tokens.c.id)
+        if person_id is not None:
+            query = query.where(t.api_tokens.c.person_id == person_id)
+        return [dict(r._mapping) for r in self.connection.execute(query)]
+
+    def revoke_token(self, token_id: str, now: datetime) -> bool:
+        done = self.connection.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return bool(done.rowcount)
+
+    def count_attempts(self, keys: Sequence[str], since: datetime) -> int:
+        return int(
+            self.connection.execute(
+                select(func.count())
+                .select_from(t.attempts)
+                .where(t.attempts.c.key.in_(list(keys)), t.attempts.c.at >= since)
+            ).scalar_one()
+        )
+
+    def add_attempts(self, keys: Sequence[str], now: datetime) -> None:
+        self._insert_rows(t.attempts, [{"key": k, "at": now} for k in keys])
+
+    def clear_attempts(self, keys: Sequence[str], before: datetime | None = None) -> None:
+        """Forget attempts of ``keys`` (a success), or of every key before a time (pruning)."""
+        condition: ColumnElement[bool] = t.attempts.c.key.in_(list(keys))
+        if before is not None:
+            condition = or_(condition, t.attempts.c.at < before)
+        self.connection.execute(t.attempts.delete().where(condition))
+
+    def secret(self, name: str, new_value: str) -> str:
+        """The stored secret ``name``; ``new_value`` is stored first if there is none.
+
+        Two processes starting together both insert; one wins, both read its value.
+        """
+        self.connection.execute(
+            self._insert(t.secrets)
+            .values(name=name, value=new_value)
+            .on_conflict_do_nothing(index_elements=[t.secrets.c.name])
+        )
+        return str(
+            self.connection.execute(
+                select(t.secrets.c.value).where(t.secrets.c.name == name)
+            ).scalar_one()
+        )
 
 
 class SqlStore:

@@ -248,3 +248,40 @@ delegations = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 Index("ix_delegations_to", delegations.c.to_person, delegations.c.ends_on)
+
+# -- accounts of the web layer (migration 0011) -----------------------------------
+
+passwords = Table(
+    "passwords",
+    metadata,
+    Column("person_id", String(100), ForeignKey("people.id"), primary_key=True),
+    Column("hash", Text, nullable=False),  # argon2id, with its parameters
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the token's public part
+    Column("person_id", String(100), ForeignKey("people.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the secret part
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # e.g. "login:person", "durum:ip"
+    Column("at", UTCDateTime(), nullable=False),
+)
+Index("ix_attempts_key_at", attempts.c.key, attempts.c.at)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

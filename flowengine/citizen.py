@@ -1,0 +1,143 @@
+"""What a citizen may learn about their own request, and how they prove it is theirs.
+
+The status page (``/durum``) asks for the reference number and a second
+factor: the last four digits of the phone number given with the request, or
+the status code printed on the receipt. The code is derived from the
+instance's own random salt, so it needs no column and cannot be guessed from
+the reference. Failed lookups are throttled per client and per reference.
+
+A citizen sees where the request stands, the answer deadline and the replies
+addressed to them (events marked ``reply:``), never the request's personal
+data, internal notes or anyone else's request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flowengine.accounts import Accounts, Throttle
+from flowengine.duplicates import phone_digits
+from flowengine.errors import NotFound, UnknownInstance
+from flowengine.instance import Instance
+
+if TYPE_CHECKING:
+    from flowengine.engine import Engine
+
+STATUS_THROTTLE = Throttle("status lookup", limit=5, window=timedelta(minutes=15))
+PHONE_FIELDS = ("telefon",)
+_NO_MATCH = "no request with that reference number and code; check both and try again"
+
+
+@dataclass(frozen=True)
+class PublicReply:
+    at: datetime
+    title: str
+    text: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    reference: str
+    flow_title: str
+    received_at: datetime
+    status: str  # active, completed, cancelled, merged
+    step: str  # the title of the current step, or of the end reached
+    answer_by: datetime | None
+    replies: tuple[PublicReply, ...]
+
+
+def status_code(instance: Instance) -> str | None:
+    """The 8-character code printed on the receipt; None for instances without a salt."""
+    if not instance.audit_salt:
+        return None
+    digest = hmac.new(
+        instance.audit_salt.encode(), f"durum:{instance.id}".encode(), hashlib.sha256
+    ).digest()
+    return base64.b32encode(digest).decode()[:8]
+
+
+def _matches(instance: Instance, factor: str) -> bool:
+    given = factor.strip().replace(" ", "").upper()
+    if not given:
+        return False
+    code = status_code(instance)
+    if code is not None and hmac.compare_digest(given, code):
+        return True
+    if len(given) != 4 or not given.isdigit():
+        return False
+    for name in PHONE_FIELDS:
+        phone = phone_digits(instance.data.get(name))
+        if phone is not None and hmac.compare_digest(phone[-4:], given):
+            return True
+    return False
+
+
+def lookup(engine: Engine, reference: str, factor: str, client: str) -> PublicStatus:
+    """The public status of ``reference`` if ``factor`` proves it is the asker's.
+
+    Every failure is the same :class:`NotFound` (an unknown reference must not
+    be told apart from a wrong code) and counts towards the throttle.
+    """
+    accounts = Accounts(engine)
+    reference = reference.strip().upper()
+    keys = (f"durum:client:{client}", f"durum:ref:{reference}")
+    accounts.check(STATUS_THROTTLE, keys)
+    try:
+        instance = engine.get(reference)
+    except UnknownInstance:
+        instance = None
+    if instance is None or instance.reference != reference or not _matches(instance, factor):
+        accounts.fail(STATUS_THROTTLE, keys)
+        raise NotFound(_NO_MATCH)
+    return public_status(engine, instance)
+
+
+def public_status(engine: Engine, instance: Instance) -> PublicStatus:
+    definition = engine.definition(instance.flow, instance.version)
+    states = [s for s in instance.states if s in definition.states]
+    step = " / ".join(definition.states[s].title for s in states) or instance.status
+    answer_by = instance.due_at
+    if instance.clock and instance.clock.get("deadline"):
+        answer_by = datetime.fromisoformat(instance.clock["deadline"])
+    replies: list[PublicReply] = []
+    for entry in engine.history(instance.reference):
+        if entry.from_state not in definition.states:
+            continue
+        event = definition.events(entry.from_state).get(entry.event)
+        if event is None or event.reply is None:
+            continue
+        texts = [
+            _public_text(definition.fields, name, value) for name, value in entry.changes.items()
+        ]
+        shown = [t for t in texts if t]
+        if event.reply == "interim" and entry.comment:
+            shown.append(entry.comment)
+        replies.append(
+            PublicReply(
+                entry.at, event.title or entry.event, "\n\n".join(shown), event.reply == "final"
+            )
+        )
+    return PublicStatus(
+        reference=instance.reference,
+        flow_title=definition.title,
+        received_at=instance.created_at,
+        status=instance.status,
+        step=step,
+        answer_by=answer_by if instance.status == "active" else None,
+        replies=tuple(replies),
+    )
+
+
+def _public_text(fields: dict[str, Any], name: str, change: Any) -> str | None:
+    """A reply's text: the new value of a non-personal text field set by a reply event."""
+    field = fields.get(name)
+    if field is None or field.personal or field.type != "text":
+        return None
+    value = change[1] if isinstance(change, (list, tuple)) and len(change) == 2 else change
+    return str(value) if value else None
