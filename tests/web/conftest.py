@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,3 +47,15 @@ def web(engine: Engine) -> Iterator[Web]:
     accounts, app_token, desk_token, fen_token = prepare(engine)
     with TestClient(create_app(engine), base_url="http://testserver") as client:
         yield Web(engine, accounts, client, app_token, desk_token, fen_token)
+
+
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf" value="')[1].split('"')[0]
+
+
+def log_in(client: TestClient, person: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "person": person, "password": password, "next": "/inbox"},
+    )
