@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from flowengine import privacy
 from flowengine.engine import Engine, InstanceView
 from flowengine.instance import Instance, Person
-from flowengine.web.problems import COMMON_RESPONSES, etag, parse_if_match
+from flowengine.web.problems import COMMON_RESPONSES, IF_MATCH_PATTERN, etag, parse_if_match
 from flowengine.web.security import api_person, engine_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=COMMON_RESPONSES)
@@ -320,7 +320,14 @@ def fire_event(
     event: str,
     person: Caller,
     body: FireRequest | None = None,
-    if_match: Annotated[str | None, Header(alias="If-Match", max_length=100)] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            pattern=IF_MATCH_PATTERN,
+            description='The ETag you last saw, e.g. "7"; 409 if the instance changed since.',
+        ),
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> InstanceOut:
     engine = engine_of(request)

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from flowengine.accounts import Accounts
@@ -53,7 +54,8 @@ def create_app(
     )
     app.add_exception_handler(FlowEngineError, _engine_error)
     app.add_exception_handler(pages.LoginRequired, pages.error_page)
-    app.add_exception_handler(RequestValidationError, problems.request_invalid)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(StarletteHTTPException, problems.http_error)
     app.include_router(api.router)
     app.include_router(open311.router)
     app.include_router(pages.router)
@@ -66,3 +68,11 @@ async def _engine_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith(("/api/", "/open311/")):
         return await problems.engine_error(request, exc)
     return pages.error_page(request, exc)
+
+
+async def _request_invalid(request: Request, exc: Exception) -> Response:
+    """Open311 clients get GeoReport's error array; everyone else the API's shape."""
+    if request.url.path.startswith("/open311/"):
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        return open311.invalid_request(problems.validation_fields(exc))
+    return await problems.request_invalid(request, exc)

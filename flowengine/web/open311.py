@@ -81,6 +81,13 @@ def _error(exc: FlowEngineError) -> JSONResponse:
     return JSONResponse([{"code": status, "description": str(exc)}], status_code=status)
 
 
+def invalid_request(fields: dict[str, str]) -> JSONResponse:
+    text = "; ".join(
+        f"{k.removeprefix('body.').removeprefix('query.')}: {v}" for k, v in sorted(fields.items())
+    )
+    return JSONResponse([{"code": 400, "description": f"invalid request: {text}"}], status_code=400)
+
+
 def _flow(request: Request) -> tuple[FlowDefinition, schema.Open311Doc]:
     engine = engine_of(request)
     definition = engine.definition(request.app.state.open311_flow)
@@ -161,7 +168,7 @@ def request_data(
 )
 def create_request(
     request: Request,
-    service_code: Annotated[str, Form(max_length=100)],
+    service_code: Annotated[str, Form(min_length=1, max_length=100)],
     api_key: Annotated[str | None, Form(max_length=200)] = None,
     description: Annotated[str | None, Form(max_length=4000)] = None,
     first_name: Annotated[str | None, Form(max_length=100)] = None,

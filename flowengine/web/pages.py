@@ -165,6 +165,7 @@ def inbox(request: Request) -> HTMLResponse:
         startable=startable,
         notifications=engine.notifications(person.id)[:10],
         state_title=lambda flow, state: _state_title(engine, flow, state),
+        flow_title=lambda flow: engine.definition(flow).title,
     )
 
 

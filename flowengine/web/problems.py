@@ -17,6 +17,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from flowengine.errors import (
     AuthenticationFailed,
@@ -95,14 +97,14 @@ def etag(row_version: int) -> str:
     return f'"{row_version}"'
 
 
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[0-9]{1,18}")\s*$'
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """The row version an ``If-Match`` header names; a malformed one is invalid data."""
+    """The row version an ``If-Match`` header names (its form is checked by the route)."""
     if value is None or value.strip() == "*":
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise InvalidData({"header.If-Match": f"{value!r} is not an ETag this API gave out"})
-    return int(text)
+    return int(value.strip().removeprefix("W/").strip('"'))
 
 
 async def engine_error(request: Request, exc: Exception) -> JSONResponse:
@@ -111,20 +113,55 @@ async def engine_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own validation errors in the same shape, with dotted field paths."""
-    assert isinstance(exc, RequestValidationError)  # noqa: S101
+def validation_fields(exc: RequestValidationError) -> dict[str, str]:
+    """FastAPI's validation errors as dotted field path → problem."""
     fields: dict[str, str] = {}
     for error in exc.errors():
         path = ".".join(str(part) for part in error.get("loc", ()))
         fields[path or "body"] = str(error.get("msg", "invalid"))
+    return fields
+
+
+async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own validation errors in the same shape, with dotted field paths."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    fields = validation_fields(exc)
     message = "invalid request: " + "; ".join(f"{k}: {v}" for k, v in sorted(fields.items()))
     body = {"error": {"type": "invalid_data", "message": message, "fields": fields}}
     return JSONResponse(body, status_code=422)
 
 
+HTTP_KINDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """The framework's own errors (unknown path, wrong method, unparsable body) in our shape.
+
+    A 405 lists every method of the path in ``Allow``: routing stops at the first
+    route whose path matches, which would name only that route's methods.
+    """
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        methods = sorted(
+            {
+                method
+                for route in request.app.routes
+                if isinstance(route, Route)
+                and route.methods
+                and route.path_regex.match(request.url.path)
+                for method in route.methods
+            }
+        )
+        headers["Allow"] = ", ".join(methods)
+    kind = HTTP_KINDS.get(exc.status_code, "http_error")
+    body = {"error": {"type": kind, "message": str(exc.detail)}}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
 # the responses every API route may give besides its own, for the OpenAPI document
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body could not be parsed"},
     401: {"model": ErrorBody, "description": "No valid session or bearer token"},
     403: {"model": ErrorBody, "description": "The person's roles do not allow it"},
     404: {"model": ErrorBody, "description": "Unknown flow, instance or person"},
