@@ -100,7 +100,7 @@ class Accounts:
         person against guessing from many places, the other everyone against
         one place trying many names.
         """
-        keys = (f"login:person:{person_id}", f"login:client:{client}")
+        keys = (f"login:person:{person_id[:100]}", f"login:client:{client[:100]}")
         self.check(self.login_throttle, keys)
         with self.engine.store.unit(writes=False) as unit:
             stored = unit.password_hash(person_id)

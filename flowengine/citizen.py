@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from flowengine import runtime
 from flowengine.accounts import Accounts, Throttle
 from flowengine.duplicates import phone_digits
 from flowengine.errors import NotFound, UnknownInstance
@@ -67,13 +69,13 @@ def _matches(instance: Instance, factor: str) -> bool:
     if not given:
         return False
     code = status_code(instance)
-    if code is not None and hmac.compare_digest(given, code):
+    if code is not None and hmac.compare_digest(given.encode(), code.encode()):
         return True
-    if len(given) != 4 or not given.isdigit():
+    if re.fullmatch("[0-9]{4}", given) is None:
         return False
     for name in PHONE_FIELDS:
         phone = phone_digits(instance.data.get(name))
-        if phone is not None and hmac.compare_digest(phone[-4:], given):
+        if phone is not None and hmac.compare_digest(phone[-4:].encode(), given.encode()):
             return True
     return False
 
@@ -86,7 +88,7 @@ def lookup(engine: Engine, reference: str, factor: str, client: str) -> PublicSt
     """
     accounts = Accounts(engine)
     reference = reference.strip().upper()
-    keys = (f"durum:client:{client}", f"durum:ref:{reference}")
+    keys = (f"durum:client:{client[:100]}", f"durum:ref:{reference[:100]}")
     accounts.check(STATUS_THROTTLE, keys)
     try:
         instance = engine.get(reference)
@@ -107,6 +109,12 @@ def public_status(engine: Engine, instance: Instance) -> PublicStatus:
         answer_by = datetime.fromisoformat(instance.clock["deadline"])
     replies: list[PublicReply] = []
     for entry in engine.history(instance.reference):
+        if entry.event == runtime.MERGED_REPLY:  # the reply of the request this one was merged into
+            texts = [_public_text(definition.fields, n, v) for n, v in entry.changes.items()]
+            shown = [t for t in texts if t]
+            if shown:
+                replies.append(PublicReply(entry.at, "Cevap", "\n\n".join(shown), True))
+            continue
         if entry.from_state not in definition.states:
             continue
         event = definition.events(entry.from_state).get(entry.event)

@@ -1008,6 +1008,7 @@ class Engine:
         limit: int = 200,
         breaching_within: str | None = None,
         offset: int = 0,
+        flows: Sequence[str] | None = None,
     ) -> list[Instance]:
         """Instances, newest first; ``overdue``: past their deadline;
         ``breaching_within`` (a duration, e.g. ``3d`` or ``2wd``): not yet past it,
@@ -1030,6 +1031,7 @@ class Engine:
                 due_between=(now, due_before) if due_before else None,
                 limit=limit,
                 offset=offset,
+                flows=flows,
             )
 
     def allowed_events(self, ref: str, actor: str) -> list[str]:
@@ -1052,7 +1054,12 @@ class Engine:
             raise UnknownInstance(ref)
         person = self._person(unit, viewer)
         definition = self.definition(instance.flow, instance.version, unit)
-        if not privacy.may_view(definition, person, unit.assignees(instance.id)):
+        starter = (
+            unit.started_by(instance.id)
+            if privacy.starter_only_roles(definition) & {g.role for g in person.roles}
+            else None
+        )
+        if not privacy.may_view(definition, person, unit.assignees(instance.id), starter):
             raise _refusal(
                 PermissionDenied(
                     f"{viewer} may not see {instance.reference}: none of their roles "

@@ -33,18 +33,44 @@ def flow_roles(definition: FlowDefinition) -> set[str]:
     return roles
 
 
+def starter_only_roles(definition: FlowDefinition) -> set[str]:
+    """Roles whose only part in the flow is starting it (e.g. a civic app's account)."""
+    acting = set(definition.personal_access)
+    for state in definition.states.values():
+        if isinstance(state.doc, (schema.TaskState, schema.ApprovalState)):
+            acting.add(state.doc.role)
+            for timer in state.doc.timers:
+                acting.update(timer.notify or [])
+        for event in definition.events(state.name).values():
+            acting.update(event.roles or [])
+    return set(definition.starters) - acting
+
+
+def viewing_roles(definition: FlowDefinition) -> set[str]:
+    """Roles that see every instance of the flow (scoped grants: their directorate's)."""
+    return flow_roles(definition) - starter_only_roles(definition)
+
+
 def entitled(definition: FlowDefinition, person: Person | None) -> bool:
     """May ``person`` see the personal fields of this flow's instances?"""
     return person is not None and any(person.holds(role) for role in definition.personal_access)
 
 
-def may_view(definition: FlowDefinition, person: Person, assignees: Iterable[str]) -> bool:
+def may_view(
+    definition: FlowDefinition,
+    person: Person,
+    assignees: Iterable[str],
+    started_by: str | None = None,
+) -> bool:
     """A role of the flow held without scope sees every instance; a role scoped to a
-    directorate sees only instances whose work was assigned to that directorate."""
-    roles = flow_roles(definition)
+    directorate sees only instances whose work was assigned to that directorate; a
+    role that only starts the flow sees only the instances its holder started."""
+    roles = viewing_roles(definition)
     directorates = set(assignees)
     if person.id in directorates:
         return True  # the work was reassigned to them by name
+    if started_by == person.id and any(person.holds(r) for r in definition.starters):
+        return True
     return any(
         grant.role in roles and (grant.directorate is None or grant.directorate in directorates)
         for grant in person.roles

@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flowengine import runtime
 from flowengine.engine import Engine
 from flowengine.errors import InvalidData
 
@@ -128,7 +129,7 @@ def desk_report(
     opened: list[OpenCase] = []
     with engine.store.unit(writes=False) as unit:
         # a merged duplicate is answered with its original's reply
-        replies = unit.first_events(flow, [*finals, "merged_reply"], since, until)
+        replies = unit.first_events(flow, [*finals, runtime.MERGED_REPLY], since, until)
         for case in unit.cases_started(flow, since, until):
             data = case["data"]
             directorate = str(data.get("mudurluk") or "kurum_disi")

@@ -1033,6 +1033,9 @@ def unmerge(
     return step.settle()
 
 
+MERGED_REPLY = "merged_reply"  # the history event of a duplicate answered with another's reply
+
+
 def answer_merged(
     definition: FlowDefinition,
     duplicate: Instance,
@@ -1046,7 +1049,7 @@ def answer_merged(
     before = dict(duplicate.data)
     step._set(data={**duplicate.data, **replied})
     changes = {k: [before.get(k), v] for k, v in replied.items() if before.get(k) != v}
-    step.record("merged_reply", None, None, changes, comment=f"{primary.reference} cevabı")
+    step.record(MERGED_REPLY, None, None, changes, comment=f"{primary.reference} cevabı")
     step.result.replied = dict(replied)  # duplicates merged into this one get it too
     if duplicate.clock and not duplicate.clock.get("replied_at"):
         clock, note = clocks.apply(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flowengine.cli.app import app, fail, settings
+from flowengine.cli.app import app, fail
 from flowengine.cli.operations import AsJson, echo_json, open_engine, people_app
 
 tokens_app = typer.Typer(help="API tokens for integrations (bearer tokens).", no_args_is_help=True)
@@ -81,6 +81,20 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id."
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies", help="Send the session cookie over HTTPS only (behind TLS)."
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies trusted for X-Forwarded-For (the client address that "
+            "login and /durum throttling count), e.g. 127.0.0.1.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API, Open311 intake, the staff inbox and the citizen status page."""
     try:
@@ -92,7 +106,13 @@ def serve(
     engine = open_engine()
     typer.echo(f"flowengine: serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
     try:
-        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(engine, secure_cookies=secure_cookies),
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=forwarded_allow_ips is not None,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         engine.close()
-    _ = settings  # the engine was opened with the global --db and --flows

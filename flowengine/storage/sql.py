@@ -699,6 +699,7 @@ class Unit:
         due_between: tuple[datetime, datetime] | None = None,
         limit: int = 200,
         offset: int = 0,
+        flows: Sequence[str] | None = None,
     ) -> list[Instance]:
         query = (
             select(t.instances)
@@ -708,6 +709,8 @@ class Unit:
         )
         if flow:
             query = query.where(t.instances.c.flow == flow)
+        if flows is not None:
+            query = query.where(t.instances.c.flow.in_(list(flows)))
         if status:
             query = query.where(t.instances.c.status == status)
         if overdue_at is not None:
@@ -883,6 +886,15 @@ class Unit:
                 t.instances.c.updated_at < ended_before,
             )
         return list(self.connection.execute(query).scalars())
+
+    def started_by(self, instance_id: str) -> str | None:
+        """Who started the instance (the actor of its first history entry)."""
+        row = self.connection.execute(
+            select(t.history.c.actor).where(
+                t.history.c.instance_id == instance_id, t.history.c.seq == 1
+            )
+        ).first()
+        return str(row.actor) if row else None
 
     def history(self, instance_id: str) -> list[HistoryEntry]:
         rows = self.connection.execute(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from flowengine import privacy
 from flowengine.engine import Engine, InstanceView
+from flowengine.errors import PermissionDenied
 from flowengine.instance import Instance, Person
 from flowengine.web.problems import COMMON_RESPONSES, IF_MATCH_PATTERN, etag, parse_if_match
 from flowengine.web.security import api_person, engine_of
@@ -188,7 +189,8 @@ def visible_flows(engine: Engine, person: Person) -> list[str]:
         flow
         for flow, definition in sorted(engine.current.items())
         if any(
-            g.directorate is None and g.role in privacy.flow_roles(definition) for g in person.roles
+            g.directorate is None and g.role in privacy.viewing_roles(definition)
+            for g in person.roles
         )
     ]
 
@@ -268,13 +270,9 @@ def list_instances(
     items: list[InstanceSummary] = []
     if allowed:
         found = engine.instances(
-            flow=allowed[0] if len(allowed) == 1 else None,
-            status=status,
-            overdue=overdue,
-            limit=limit + 1,
-            offset=offset,
+            status=status, overdue=overdue, limit=limit + 1, offset=offset, flows=allowed
         )
-        items = [summary(i) for i in found if i.flow in allowed]
+        items = [summary(i) for i in found]
     return page(items, limit, offset)
 
 
@@ -293,10 +291,21 @@ def start_instance(
 ) -> InstanceOut:
     engine = engine_of(request)
     started = engine.start(body.flow, body.data, actor=person.id, idempotency_key=idempotency_key)
-    view = engine.view(started.reference, person.id)
-    response.headers["ETag"] = etag(view.instance.row_version)
+    response.headers["ETag"] = etag(started.row_version)
     response.headers["Location"] = f"/api/v1/instances/{started.reference}"
-    return instance_out(view)
+    try:
+        return instance_out(engine.view(started.reference, person.id))
+    except PermissionDenied:
+        # a starter who may not see the case afterwards (a scoped grant) is still
+        # told it was created, so that a retry does not create it twice
+        fields = engine.definition(started.flow, started.version).fields
+        return InstanceOut(
+            **summary(started).model_dump(),
+            title=engine.definition(started.flow, started.version).title,
+            data={},
+            masked=sorted(fields),
+            allowed_events=[],
+        )
 
 
 @router.get(

@@ -75,10 +75,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def http_error(status: int, description: str) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status)
+
+
 def _error(exc: FlowEngineError) -> JSONResponse:
     status, _ = status_of(exc)
-    status = 400 if status in (409, 422) else status
-    return JSONResponse([{"code": status, "description": str(exc)}], status_code=status)
+    return http_error(400 if status in (409, 422) else status, str(exc))
 
 
 def invalid_request(fields: dict[str, str]) -> JSONResponse:
@@ -200,6 +203,8 @@ def create_request(
         definition, spec = _flow(request)
         data = request_data(definition, spec, service_code, params)
         key = request.headers.get("Idempotency-Key")
+        if key is not None and not 0 < len(key) <= 200:
+            raise InvalidData({"Idempotency-Key": "give 1 to 200 characters"})
         started = engine_of(request).start(
             definition.flow, data, actor=person.id, idempotency_key=key
         )
@@ -261,9 +266,9 @@ def get_request(request: Request, request_id: str, api_key: str | None = None) -
     finals = [r.text for r in status.replies if r.final]
     service_code = next(
         (
-            c
-            for c, s in spec.services.items()
-            if all(instance.data.get(k) == v for k, v in s.set_.items())
+            code
+            for code, service in spec.services.items()
+            if all(instance.data.get(k) == v for k, v in {**spec.set_, **service.set_}.items())
         ),
         None,
     )

@@ -17,11 +17,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from flowengine import citizen, schema
 from flowengine.definition import FlowDefinition
 from flowengine.engine import Engine
-from flowengine.errors import FlowEngineError, TooManyAttempts
+from flowengine.errors import FlowEngineError, PermissionDenied, TooManyAttempts
 from flowengine.graph import to_mermaid
 from flowengine.instance import Person
 from flowengine.web import i18n
@@ -106,7 +107,11 @@ def login_page(request: Request, next: str = "/inbox") -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    values = await form_of(request)
+    # argon2 takes a quarter second: never on the event loop
+    return await run_in_threadpool(_login, request, await form_of(request))
+
+
+def _login(request: Request, values: dict[str, str]) -> Response:
     target = _local_path(values.get("next", "/inbox"))
     try:
         person = accounts_of(request).login(
@@ -165,7 +170,7 @@ def inbox(request: Request) -> HTMLResponse:
         startable=startable,
         notifications=engine.notifications(person.id)[:10],
         state_title=lambda flow, state: _state_title(engine, flow, state),
-        flow_title=lambda flow: engine.definition(flow).title,
+        flow_title=lambda flow: engine.current[flow].title if flow in engine.current else flow,
     )
 
 
@@ -173,6 +178,11 @@ def inbox(request: Request) -> HTMLResponse:
 def new_case_page(request: Request, flow: str) -> HTMLResponse:
     person = staff(request)
     definition = engine_of(request).definition(flow)
+    if not any(person.holds(r) for r in definition.starters):
+        raise PermissionDenied(
+            f"{person.id} may not start '{flow}': it needs one of the roles "
+            f"{', '.join(definition.starters)}"
+        )
     return render(
         request,
         "new_case.html",
@@ -185,8 +195,11 @@ def new_case_page(request: Request, flow: str) -> HTMLResponse:
 
 @router.post("/flows/{flow}/new")
 async def new_case(request: Request, flow: str) -> Response:
+    return await run_in_threadpool(_new_case, request, flow, await form_of(request))
+
+
+def _new_case(request: Request, flow: str, values: dict[str, str]) -> Response:
     person = staff(request)
-    values = await form_of(request)
     engine = engine_of(request)
     definition = engine.definition(flow)
     texts = {k: v for k, v in values.items() if k in definition.fields and v.strip()}
@@ -205,6 +218,10 @@ async def new_case(request: Request, flow: str) -> Response:
             error=str(exc),
         )
     flash(request, f"{i18n.word('started', language(request))}: {started.reference}")
+    try:
+        engine.view(started.reference, person.id)
+    except PermissionDenied:
+        return back_to("/inbox")  # started, but not theirs to follow
     return back_to(f"/cases/{quote(started.reference)}")
 
 
@@ -236,16 +253,26 @@ def case_page(request: Request, ref: str) -> HTMLResponse:
 
 @router.post("/cases/{ref}/events/{event}")
 async def fire(request: Request, ref: str, event: str) -> Response:
+    return await run_in_threadpool(_fire, request, ref, event, await form_of(request))
+
+
+def _fire(request: Request, ref: str, event: str, values: dict[str, str]) -> Response:
     person = staff(request)
-    values = await form_of(request)
     engine = engine_of(request)
-    version = values.pop("row_version", "")
-    comment = values.pop("comment", "").strip() or None
-    state = values.pop("state", "") or None
+    version = values.get("row_version", "")
+    comment = values.get("comment", "").strip() or None
+    state = values.get("state") or None
     try:
         instance = engine.get(ref)
         definition = engine.definition(instance.flow, instance.version)
-        texts = {k: v for k, v in values.items() if k in definition.fields and v.strip()}
+        # only what the event's form asks for: a form cannot overwrite other fields
+        # (a directorate could otherwise overwrite personal data it cannot see)
+        asked = {
+            n
+            for s in instance.states
+            for n in _events(definition, s).get(event, _NO_EVENT).requires
+        }
+        texts = {k: v for k, v in values.items() if k in asked and v.strip()}
         engine.fire(
             ref,
             event,
@@ -253,15 +280,13 @@ async def fire(request: Request, ref: str, event: str) -> Response:
             comment=comment,
             state=state,
             text_data=texts,
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version) if re.fullmatch("[0-9]{1,18}", version) else None,
         )
     except FlowEngineError as exc:
         flash(request, str(exc), "error")
     else:
-        flash(
-            request,
-            f"{i18n.word('done', language(request))}: {_event_title(definition, state, event)}",
-        )
+        title = _event_title(definition, state, event)
+        flash(request, f"{i18n.word('done', language(request))}: {title}")
     return back_to(f"/cases/{quote(ref)}")
 
 
@@ -275,7 +300,10 @@ def status_page(request: Request) -> HTMLResponse:
 
 @router.post("/durum")
 async def status_lookup(request: Request) -> HTMLResponse:
-    values = await form_of(request)
+    return await run_in_threadpool(_status_lookup, request, await form_of(request))
+
+
+def _status_lookup(request: Request, values: dict[str, str]) -> HTMLResponse:
     reference = values.get("reference", "")[:60]
     try:
         found = citizen.lookup(
@@ -315,7 +343,21 @@ def error_page(request: Request, exc: Exception) -> Response:
     )
 
 
+def http_error_page(request: Request, status: int, message: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        person=session_person(request),
+        status=status,
+        message=message,
+    )
+
+
 # -- helpers -------------------------------------------------------------------------
+
+
+_NO_EVENT = schema.EventDoc(to="")
 
 
 @dataclass(frozen=True)
@@ -398,6 +440,8 @@ def _event_title(definition: FlowDefinition, state: str | None, event: str) -> s
 def _state_title(engine: Engine, flow: str, state: str | None, version: int | None = None) -> str:
     if state is None:
         return "—"
+    if version is None and flow not in engine.current:
+        return state  # open work of a flow no longer served
     definition = engine.definition(flow, version)
     return definition.states[state].title if state in definition.states else state
 

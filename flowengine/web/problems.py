@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Match
 
 from flowengine.errors import (
     AuthenticationFailed,
@@ -97,14 +97,14 @@ def etag(row_version: int) -> str:
     return f'"{row_version}"'
 
 
-IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[0-9]{1,18}")\s*$'
+IF_MATCH_PATTERN = r'^\s*(\*|"[0-9]{1,18}")\s*$'  # strong ETags only (RFC 9110)
 
 
 def parse_if_match(value: str | None) -> int | None:
     """The row version an ``If-Match`` header names (its form is checked by the route)."""
     if value is None or value.strip() == "*":
         return None
-    return int(value.strip().removeprefix("W/").strip('"'))
+    return int(value.strip().strip('"'))
 
 
 async def engine_error(request: Request, exc: Exception) -> JSONResponse:
@@ -131,7 +131,24 @@ async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 HTTP_KINDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+def http_headers(request: Request, exc: StarletteHTTPException) -> dict[str, str]:
+    """The error's headers; a 405's ``Allow`` names every method of the path."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        methods = [
+            method
+            for method in METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in request.app.routes
+            )
+        ]
+        headers["Allow"] = ", ".join(methods)
+    return headers
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -141,19 +158,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     route whose path matches, which would name only that route's methods.
     """
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        methods = sorted(
-            {
-                method
-                for route in request.app.routes
-                if isinstance(route, Route)
-                and route.methods
-                and route.path_regex.match(request.url.path)
-                for method in route.methods
-            }
-        )
-        headers["Allow"] = ", ".join(methods)
+    headers = http_headers(request, exc)
     kind = HTTP_KINDS.get(exc.status_code, "http_error")
     body = {"error": {"type": kind, "message": str(exc.detail)}}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any
+import time
 
 from fastapi import Request
 
@@ -22,6 +22,7 @@ from flowengine.errors import AuthenticationFailed, PermissionDenied, UnknownPer
 from flowengine.instance import Person
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_SECONDS = 10 * 3600  # one working day; then log in again
 CSRF_HEADER = "X-CSRF-Token"
 
 
@@ -50,7 +51,11 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, sent: str | None) -> None:
     expected = request.session.get("csrf")
-    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+    if (
+        not isinstance(expected, str)
+        or not sent
+        or not hmac.compare_digest(expected.encode(), sent.encode())
+    ):
         raise PermissionDenied(
             "the form's security token is missing or stale; reload the page and send it again"
         )
@@ -70,6 +75,12 @@ def session_person(request: Request) -> Person | None:
     person_id = request.session.get("person")
     if not isinstance(person_id, str):
         return None
+    # an absolute limit: re-signing the cookie on every write must not keep a
+    # copied session alive for ever
+    logged_in = request.session.get("since")
+    if not isinstance(logged_in, int) or time.time() - logged_in > SESSION_SECONDS:
+        request.session.clear()
+        return None
     try:
         return engine_of(request).person(person_id)
     except UnknownPerson:
@@ -77,8 +88,11 @@ def session_person(request: Request) -> Person | None:
         return None
 
 
-async def api_person(request: Request) -> Person:
-    """FastAPI dependency of every API route: the person the request acts as."""
+def api_person(request: Request) -> Person:
+    """FastAPI dependency of every API route: the person the request acts as.
+
+    A plain function, so FastAPI runs it (a database read) in its thread pool.
+    """
     person = bearer_person(request)
     if person is not None:
         return person
@@ -97,10 +111,7 @@ def log_in(request: Request, person: Person) -> None:
     language = request.session.get("lang")
     request.session.clear()
     request.session["person"] = person.id
+    request.session["since"] = int(time.time())
     if language:
         request.session["lang"] = language
     csrf_token(request)
-
-
-def session_data(request: Request) -> dict[str, Any]:
-    return dict(request.session)

@@ -173,3 +173,59 @@ def test_notifications_reach_the_roles_they_name(web: Web) -> None:
     notices = web.client.get(f"{API}/notifications", headers=web.bearer(web.fen_token)).json()
     assert [n["reference"] for n in notices["items"]] == [ref]
     assert "müdürlüğünüze havale" in notices["items"][0]["message"]
+
+
+def test_pages_of_several_flows_are_filled_in_the_database(web: Web) -> None:
+    from tests.engine.helpers import approve_press_release
+
+    start(web)
+    start(web, {**LAMBA, "konu": "İkinci"})
+    approve_press_release(web.engine)
+    arda = web.accounts.create_token("arda", "müdür").text  # mudur: bizim_masa and basin_yayin
+    first = web.client.get(f"{API}/instances?limit=2", headers=web.bearer(arda)).json()
+    assert len(first["items"]) == 2 and first["next_offset"] == 2
+    rest = web.client.get(f"{API}/instances?limit=2&offset=2", headers=web.bearer(arda)).json()
+    assert len(rest["items"]) >= 1
+    assert {i["flow"] for i in first["items"] + rest["items"]} >= {"bizim_masa", "basin_yayin"}
+
+
+def test_a_starter_who_may_not_follow_the_case_still_learns_it_was_created(web: Web) -> None:
+    web.engine.add_person("masa2", "Şube masası", ["bizim_masa:basin_yayin_halkla_iliskiler"])
+    token = web.accounts.create_token("masa2", "şube").text
+    response = web.client.post(
+        f"{API}/instances", json={"flow": "bizim_masa", "data": LAMBA}, headers=web.bearer(token)
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["reference"].startswith("BM-") and body["data"] == {}
+    assert "ad_soyad" in body["masked"]
+
+
+def test_answers_are_not_cached_nor_framed(web: Web) -> None:
+    response = web.client.get(f"{API}/tasks", headers=web.bearer(web.desk_token))
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert web.client.get("/login").headers["Cache-Control"] == "no-store"
+
+
+def test_non_ascii_security_tokens_are_refused_not_crashed_on(web: Web) -> None:
+    from tests.web.conftest import log_in
+
+    log_in(web.client, "ayse")
+    refused = web.client.post(
+        f"{API}/instances",
+        json={"flow": "bizim_masa", "data": LAMBA},
+        headers={"X-CSRF-Token": "şğü".encode()},  # raw UTF-8 bytes in a header
+    )
+    assert_error(refused, 403, "forbidden")
+    assert web.client.put(f"{API}/instances").status_code == 405
+
+
+def test_a_weak_or_malformed_if_match_is_invalid(web: Web) -> None:
+    ref = start(web).json()["reference"]
+    for value in ('W/"1"', "1", '"x"'):
+        response = web.client.post(
+            f"{API}/instances/{ref}/events/kurum_disi",
+            headers={**web.bearer(web.desk_token), "If-Match": value},
+        )
+        assert "header.If-Match" in assert_error(response, 422, "invalid_data")["fields"]

@@ -68,3 +68,20 @@ def test_a_request_without_a_phone_opens_only_with_its_code(web: Web) -> None:
     case = web.engine.start("bizim_masa", data, actor="ayse")
     assert ask(web, case.reference, "0000").status_code == 404
     assert ask(web, case.reference, status_code(case) or "").status_code == 200
+
+
+def test_a_merged_request_shows_the_reply_of_the_one_it_joined(web: Web) -> None:
+    first = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
+    again = web.engine.start("bizim_masa", {**LAMBA, "kanal": "twitter"}, actor="ayse")
+    web.engine.merge(again.reference, first, "ayse", "aynı lamba")
+    web.engine.fire(first, "kurum_disi", "ayse")
+    web.engine.fire(first, "aracilik_yapildi", "ayse")
+    web.engine.fire(first, "geri_donus_yap", "ayse", data={"vatandasa_cevap": REPLY})
+    page = ask(web, again.reference, status_code(again) or "").text
+    assert REPLY in page
+
+
+def test_non_ascii_codes_are_a_miss_not_a_crash(web: Web) -> None:
+    ref = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
+    assert ask(web, ref, "ş123").status_code == 404
+    assert ask(web, ref, "١٢٣٤").status_code == 404  # Arabic-Indic digits

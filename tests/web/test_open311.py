@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowengine.citizen import status_code
+from tests.engine.helpers import LAMBA
 from tests.web.conftest import Web
 
 V2 = "/open311/v2"
@@ -96,3 +97,22 @@ def test_the_request_can_be_followed_to_its_reply_without_personal_data(web: Web
         web.client.get(f"{V2}/requests/BM-1900-000009.json?api_key={web.app_token}").status_code
         == 404
     )
+
+
+def test_a_civic_apps_token_sees_only_the_requests_it_submitted(web: Web) -> None:
+    own = submit(web).json()[0]["service_request_id"]
+    desk_case = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
+    headers = web.bearer(web.app_token)
+    assert web.client.get(f"/api/v1/instances/{own}", headers=headers).status_code == 200
+    assert web.client.get(f"/api/v1/instances/{desk_case}", headers=headers).status_code == 403
+    other = web.client.get(f"{V2}/requests/{desk_case}.json?api_key={web.app_token}")
+    assert other.status_code == 403 and isinstance(other.json(), list)
+    listed = web.client.get("/api/v1/instances", headers=headers).json()
+    assert listed["items"] == []  # a starter-only role lists nothing; it follows its own by id
+
+
+def test_framework_errors_on_open311_paths_are_geo_report_arrays(web: Web) -> None:
+    wrong_method = web.client.delete(f"{V2}/services.json")
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET"
+    assert wrong_method.json()[0]["code"] == 405
+    assert web.client.get(f"{V2}/nothing.json").json()[0]["code"] == 404

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.engine.helpers import LAMBA
 from tests.web.conftest import Web, csrf_of, log_in
 
@@ -118,3 +120,36 @@ def test_the_interface_speaks_english_on_request(web: Web) -> None:
     english = web.client.get("/lang/en?next=/inbox")
     assert english.url.path == "/inbox" and "Inbox" in english.text and 'lang="en"' in english.text
     assert web.client.get("/lang/en?next=//evil.example").url.path == "/inbox"
+
+
+def test_a_form_changes_only_the_fields_its_event_asks_for(web: Web) -> None:
+    ref = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
+    web.engine.fire(ref, "havale_et", "ayse", data={"mudurluk": "fen_isleri"})
+    log_in(web.client, "mehmet")
+    page = web.client.get(f"/cases/{ref}").text
+    web.client.post(
+        f"/cases/{ref}/events/cevap_ver",
+        data={"csrf": csrf_of(page), "mudurluk_cevabi": "Onarıldı.", "telefon": "0000000000",
+              "row_version": "²"},
+    )  # fmt: skip
+    data = web.engine.get(ref).data
+    assert data["mudurluk_cevabi"] == "Onarıldı." and data["telefon"] == LAMBA["telefon"]
+
+
+def test_a_session_ends_after_a_working_day_however_often_it_is_used(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from flowengine.web import security
+
+    log_in(web.client, "ayse")
+    assert web.client.get("/inbox").url.path == "/inbox"
+    later = time.time() + security.SESSION_SECONDS + 60
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert web.client.get("/inbox").url.path == "/login"
+
+
+def test_only_starters_get_the_new_request_form(web: Web) -> None:
+    log_in(web.client, "mehmet")
+    assert web.client.get("/flows/bizim_masa/new").status_code == 403
