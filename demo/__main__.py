@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWENGINE = [sys.executable, "-m", "flowengine"]
+
+DEMO_PASSWORD = "ayvalik-demo-2026"  # noqa: S105 - the demo's own, printed for trying the inbox
 
 # person ids
 MASA = "serkan.kibar"  # Bizim Masa
@@ -310,6 +314,83 @@ def deliver_and_audit() -> None:
     run("audit", "replay", "--all")
 
 
+def web_face(open_ref: str) -> None:
+    section("6. Web: Open311 ile gelen başvuru, REST API, vatandaşın durum sayfası")
+    import httpx  # the webhook connector's HTTP client, already installed
+
+    for person in (MASA, FEN):
+        print(f"\n$ flowengine people set-password {person} --password-stdin", flush=True)
+        subprocess.run(
+            [*FLOWENGINE, "people", "set-password", person, "--password-stdin"],
+            cwd=ROOT, input=f"{DEMO_PASSWORD}\n", text=True, check=True,
+        )  # fmt: skip
+    run("people", "add", "ayvalik.cepte", "--name", "Ayvalık Cepte (mobil uygulama)",
+        "--role", "open311_istemcisi")  # fmt: skip
+    app_token = run("tokens", "create", "--as", "ayvalik.cepte", "--name", "Ayvalık Cepte").strip()
+    desk_token = run("tokens", "create", "--as", MASA, "--name", "masa betiği").strip()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"\n$ flowengine serve --port {port} &", flush=True)
+    server = subprocess.Popen([*FLOWENGINE, "serve", "--port", str(port)], cwd=ROOT)
+    try:
+        wait_until_up(url)
+        print(f"\n$ curl -X POST {url}/open311/v2/requests.json -d service_code=sikayet …")
+        created = httpx.post(
+            f"{url}/open311/v2/requests.json",
+            data={
+                "api_key": app_token,
+                "service_code": "sikayet",
+                "description": "Cunda sahil yolunda kaldırım taşları kırık.\n"
+                "Yaşlılar ve bebek arabaları geçemiyor.",
+                "first_name": "Nurcan",
+                "last_name": "Özdemir",
+                "phone": "0535 246 80 12",
+                "address_string": "Cunda sahil yolu, Ayvalık",
+            },
+        ).json()[0]
+        print(json.dumps(created, ensure_ascii=False, indent=2))
+        reference = created["service_request_id"]
+        print(f"\n$ curl -H 'Authorization: Bearer …' {url}/api/v1/tasks")
+        tasks = httpx.get(f"{url}/api/v1/tasks", headers={"Authorization": f"Bearer {desk_token}"})
+        for item in tasks.json()["items"]:
+            mark = " ← Open311" if item["reference"] == reference else ""
+            print(f"  {item['reference']}  {item['title']}{mark}")
+        fen_token = run("tokens", "create", "--as", FEN, "--name", "fen betiği").strip()
+        print(f"\n$ curl {url}/api/v1/instances/{open_ref} (Fen İşleri'nin gözüyle)")
+        seen = httpx.get(
+            f"{url}/api/v1/instances/{open_ref}", headers={"Authorization": f"Bearer {fen_token}"}
+        )
+        masked = seen.json()["data"]["ad_soyad"]
+        print(f"  ETag {seen.headers['ETag']}; kişisel veri: ad_soyad={masked}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print("\nTarayıcıda denemek için:")
+    print("  .venv/bin/flowengine serve --port 8000")
+    print(f"  http://127.0.0.1:8000/  ({MASA} ya da {FEN}, parola: {DEMO_PASSWORD})")
+    print(f"  http://127.0.0.1:8000/durum  ({reference}, telefonun son dört hanesi: 8012)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/login", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # not listening yet
+    sys.exit("demo: flowengine serve did not start within 30 seconds")
+
+
 def main() -> None:
     fresh_database()
     add_people()
@@ -319,6 +400,7 @@ def main() -> None:
     idari_isler()
     open_ref = look_around(case_a)
     deliver_and_audit()
+    web_face(open_ref)
     print("\nDemo bitti. Şunları deneyin:")
     print(f"  .venv/bin/flowengine tasks --as {FEN}")
     print(f"  .venv/bin/flowengine status {open_ref} --as {MASA}")
