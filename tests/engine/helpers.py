@@ -35,6 +35,14 @@ def add_people(engine: Engine) -> None:
 
 def approve_press_release(engine: Engine, title: str = "Sahil yolu açılışı") -> str:
     """Carry a press release through preparation and both approvals; return its reference."""
+    ref = prepare_press_release(engine, title)
+    engine.fire(ref, "approve", "arda")
+    engine.fire(ref, "approve", "baskan")
+    return ref
+
+
+def prepare_press_release(engine: Engine, title: str = "Sahil yolu açılışı") -> str:
+    """Carry a press release to the Director's approval; return its reference."""
     case = engine.start("basin_yayin", {"kaynak": "mudurlukler", "baslik": title}, actor="basin")
     ref = case.reference
     engine.fire(ref, "planla", "basin")
@@ -47,6 +55,4 @@ def approve_press_release(engine: Engine, title: str = "Sahil yolu açılışı"
     engine.fire(
         ref, "tamamlandi", "basin", data={"haber_metni": "Metin"}, state="haber_metni_yazimi"
     )
-    engine.fire(ref, "approve", "arda")
-    engine.fire(ref, "approve", "baskan")
     return ref

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.engine.helpers import LAMBA
-from tests.web.conftest import Web, csrf_of, log_in
+from tests.engine.helpers import LAMBA, prepare_press_release
+from tests.web.conftest import PASSWORD, Web, csrf_of, log_in
 
 
 def test_pages_need_a_login_and_send_back_after_it(web: Web) -> None:
@@ -153,3 +153,22 @@ def test_a_session_ends_after_a_working_day_however_often_it_is_used(
 def test_only_starters_get_the_new_request_form(web: Web) -> None:
     log_in(web.client, "mehmet")
     assert web.client.get("/flows/bizim_masa/new").status_code == 403
+
+
+def test_an_approval_is_rejected_only_with_its_reason(web: Web) -> None:
+    engine = web.engine
+    ref = prepare_press_release(engine)
+    waiting = engine.get(ref).states
+    web.accounts.set_password("arda", PASSWORD)
+    log_in(web.client, "arda")
+    page = web.client.get(f"/cases/{ref}").text
+    reject_form = page.split('data-event="reject"')[1].split("</form>")[0]
+    assert "Gerekçe" in reject_form and '<textarea name="comment" rows="2" required>' in reject_form
+    assert 'class="danger"' in reject_form
+    no_reason = web.client.post(f"/cases/{ref}/events/reject", data={"csrf": csrf_of(page)})
+    assert "needs a comment" in no_reason.text and engine.get(ref).states == waiting
+    reason = "Haber metninde açılış tarihi eksik."
+    web.client.post(f"/cases/{ref}/events/reject", data={"csrf": csrf_of(page), "comment": reason})
+    assert engine.get(ref).states != waiting
+    rejected = [e for e in engine.history(ref) if e.event == "reject"]
+    assert [e.comment for e in rejected] == [reason] and rejected[0].actor == "arda"
