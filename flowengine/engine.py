@@ -993,11 +993,11 @@ class Engine:
             for e in entries
         ]
 
-    def tasks(self, actor: str) -> list[WorkItem]:
+    def tasks(self, actor: str, limit: int = 500, offset: int = 0) -> list[WorkItem]:
         """The open work ``actor``'s roles entitle them to, soonest due first."""
         with self.store.unit(writes=False) as unit:
             person = self._person(unit, actor)
-            return unit.open_work_for(person.roles, person.id)
+            return unit.open_work_for(person.roles, person.id, limit, offset)
 
     def instances(
         self,
@@ -1145,11 +1145,11 @@ class Engine:
         with self.store.unit(writes=False) as unit:
             return unit.timers(status=status, due_at=self.due_clock(unit) if due else None)
 
-    def notifications(self, actor: str) -> list[Notification]:
+    def notifications(self, actor: str, limit: int = 100, offset: int = 0) -> list[Notification]:
         """In-app notices for the roles ``actor`` holds, newest first."""
         with self.store.unit(writes=False) as unit:
             person = self._person(unit, actor)
-            return unit.notifications_for(person.roles)
+            return unit.notifications_for(person.roles, limit, offset)
 
     def refusals(self, ref: str) -> list[dict[str, Any]]:
         with self.store.unit(writes=False) as unit:

@@ -949,7 +949,9 @@ class Unit:
         )
         return set(rows.scalars())
 
-    def open_work_for(self, grants: Sequence[RoleGrant], person_id: str) -> list[WorkItem]:
+    def open_work_for(
+        self, grants: Sequence[RoleGrant], person_id: str, limit: int = 500, offset: int = 0
+    ) -> list[WorkItem]:
         """Open work items any of ``grants`` entitles to (scoped roles see their own)."""
         if not grants:
             return []
@@ -974,7 +976,8 @@ class Unit:
             .join(t.instances, t.instances.c.id == t.work_items.c.instance_id)
             .where(t.work_items.c.closed_at.is_(None), or_(*conditions))
             .order_by(t.work_items.c.due_at.is_(None), t.work_items.c.due_at, t.work_items.c.id)
-            .limit(500)
+            .limit(limit)
+            .offset(offset)
         )
         return [
             WorkItem(
@@ -1187,7 +1190,7 @@ class Unit:
         )
 
     def notifications_for(
-        self, grants: Sequence[RoleGrant], limit: int = 100
+        self, grants: Sequence[RoleGrant], limit: int = 100, offset: int = 0
     ) -> list[Notification]:
         """Notices for ``grants``: a scoped role sees its directorate's and unscoped ones."""
         if not grants:
@@ -1208,6 +1211,7 @@ class Unit:
             .where(or_(*conditions))
             .order_by(t.notifications.c.id.desc())
             .limit(limit)
+            .offset(offset)
         )
         return [
             Notification(r.id, r.instance_id, r.reference, r.role, r.message, r.created_at)

@@ -376,7 +376,7 @@ def list_tasks(
 ) -> Page[TaskOut]:
     engine = engine_of(request)
     now = engine.clock()
-    items = engine.tasks(person.id)[offset : offset + limit + 1]
+    items = engine.tasks(person.id, limit=limit + 1, offset=offset)
     tasks = [
         TaskOut.model_validate(
             {**dataclasses.asdict(w), "overdue": w.due_at is not None and w.due_at < now}
@@ -392,7 +392,7 @@ def list_tasks(
 def list_notifications(
     request: Request, person: Caller, limit: Limit = 50, offset: Offset = 0
 ) -> Page[NotificationOut]:
-    items = engine_of(request).notifications(person.id)[offset : offset + limit + 1]
+    items = engine_of(request).notifications(person.id, limit=limit + 1, offset=offset)
     return page(
         [NotificationOut.model_validate(n, from_attributes=True) for n in items], limit, offset
     )

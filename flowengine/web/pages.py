@@ -168,7 +168,7 @@ def inbox(request: Request) -> HTMLResponse:
         tasks=tasks,
         now=now,
         startable=startable,
-        notifications=engine.notifications(person.id)[:10],
+        notifications=engine.notifications(person.id, limit=10),
         state_title=lambda flow, state: _state_title(engine, flow, state),
         flow_title=lambda flow: engine.current[flow].title if flow in engine.current else flow,
     )
