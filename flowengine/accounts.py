@@ -93,6 +93,11 @@ class Accounts:
         with self.engine.store.unit() as unit:
             unit.set_password_hash(person_id, hashed, self.engine.clock())
 
+    def password_set_at(self, person_id: str) -> datetime | None:
+        """When the person's password was last set (sessions older than that end)."""
+        with self.engine.store.unit(writes=False) as unit:
+            return unit.password_set_at(person_id)
+
     def login(self, person_id: str, password: str, client: str) -> Person:
         """The person, if the password is theirs; failures are counted and throttled.
 

@@ -1348,6 +1348,11 @@ class Unit:
         ).first()
         return row.hash if row else None
 
+    def password_set_at(self, person_id: str) -> datetime | None:
+        return self.connection.execute(
+            select(t.passwords.c.updated_at).where(t.passwords.c.person_id == person_id)
+        ).scalar_one_or_none()
+
     def set_password_hash(self, person_id: str, hashed: str, now: datetime) -> None:
         statement = self._insert(t.passwords).values(
             person_id=person_id, hash=hashed, updated_at=now

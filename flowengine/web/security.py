@@ -78,7 +78,12 @@ def session_person(request: Request) -> Person | None:
     # an absolute limit: re-signing the cookie on every write must not keep a
     # copied session alive for ever
     logged_in = request.session.get("since")
-    if not isinstance(logged_in, int) or time.time() - logged_in > SESSION_SECONDS:
+    if not isinstance(logged_in, float) or time.time() - logged_in > SESSION_SECONDS:
+        request.session.clear()
+        return None
+    # a new password ends every session begun before it (a stolen cookie too)
+    changed = accounts_of(request).password_set_at(person_id)
+    if changed is not None and changed.timestamp() > logged_in:
         request.session.clear()
         return None
     try:
@@ -111,7 +116,7 @@ def log_in(request: Request, person: Person) -> None:
     language = request.session.get("lang")
     request.session.clear()
     request.session["person"] = person.id
-    request.session["since"] = int(time.time())
+    request.session["since"] = time.time()
     if language:
         request.session["lang"] = language
     csrf_token(request)

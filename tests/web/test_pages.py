@@ -172,3 +172,12 @@ def test_an_approval_is_rejected_only_with_its_reason(web: Web) -> None:
     assert engine.get(ref).states != waiting
     rejected = [e for e in engine.history(ref) if e.event == "reject"]
     assert [e.comment for e in rejected] == [reason] and rejected[0].actor == "arda"
+
+
+def test_a_new_password_ends_the_sessions_begun_before_it(web: Web) -> None:
+    log_in(web.client, "ayse")
+    assert web.client.get("/inbox").url.path == "/inbox"
+    web.accounts.set_password("ayse", "yepyeni bir parola 2026")
+    assert web.client.get("/inbox").url.path == "/login"
+    log_in(web.client, "ayse", "yepyeni bir parola 2026")
+    assert web.client.get("/inbox").url.path == "/inbox"
