@@ -87,6 +87,9 @@ def serve(
             "--secure-cookies", help="Send the session cookie over HTTPS only (behind TLS)."
         ),
     ] = False,
+    open311_flow: Annotated[
+        str, typer.Option("--open311-flow", help="The flow Open311 requests start (its open311:).")
+    ] = "bizim_masa",
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -107,7 +110,7 @@ def serve(
     typer.echo(f"flowengine: serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
     try:
         uvicorn.run(
-            create_app(engine, secure_cookies=secure_cookies),
+            create_app(engine, open311_flow=open311_flow, secure_cookies=secure_cookies),
             host=host,
             port=port,
             log_level="warning",

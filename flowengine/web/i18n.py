@@ -70,6 +70,29 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "query": ("Sorgula", "Look up"),
     "status_code": ("Durum sorgulama kodu", "Status code"),
+    "too_many": (
+        "Çok fazla hatalı deneme yapıldı; {minutes} dakika sonra yeniden deneyiniz.",
+        "Too many failed attempts; try again in {minutes} minutes.",
+    ),
+    "csrf": (
+        "Formun güvenlik anahtarı eksik ya da eski; sayfayı yenileyip yeniden gönderiniz.",
+        "The form's security token is missing or stale; reload the page and send it again.",
+    ),
+    "stale": (
+        "Siz sayfayı açtıktan sonra dosya {who} tarafından değiştirildi ({at}); hiçbir şey "
+        "kaydedilmedi. Sayfayı yenileyip yeniden deneyiniz.",
+        "{who} changed the case after you opened it ({at}); nothing was saved. Reload the "
+        "page and try again.",
+    ),
+    "invalid": ("Eksik ya da hatalı bilgi — {fields}", "Missing or invalid — {fields}"),
+    "not_possible": (
+        "Bu işlem dosyanın şu anki adımında yapılamaz; sayfayı yenileyiniz.",
+        "This cannot be done at the case's current step; reload the page.",
+    ),
+    "forbidden": (
+        "Bu işlem ya da dosya için yetkiniz yok.",
+        "Your roles do not allow this, or this case.",
+    ),
     "wrong_login": ("Kullanıcı adı ya da parola yanlış.", "Wrong user name or password."),
     "no_match": (
         "Bu referans numarası ve kodla bir başvuru bulunamadı; ikisini de kontrol edip "

@@ -22,13 +22,21 @@ from starlette.concurrency import run_in_threadpool
 from flowengine import citizen, schema
 from flowengine.definition import FlowDefinition
 from flowengine.engine import Engine
-from flowengine.errors import FlowEngineError, PermissionDenied, TooManyAttempts
+from flowengine.errors import (
+    ConcurrentUpdate,
+    FlowEngineError,
+    InvalidData,
+    PermissionDenied,
+    TooManyAttempts,
+    TransitionNotAllowed,
+)
 from flowengine.graph import to_mermaid
 from flowengine.instance import Person
 from flowengine.web import i18n
 from flowengine.web.forms import form_values
 from flowengine.web.problems import status_of
 from flowengine.web.security import (
+    CsrfRefused,
     accounts_of,
     check_csrf,
     client_of,
@@ -120,12 +128,15 @@ def _login(request: Request, values: dict[str, str]) -> Response:
     except FlowEngineError as exc:
         status, _ = status_of(exc)
         # one message for an unknown person and a wrong password
-        text = (
-            str(exc)
-            if isinstance(exc, TooManyAttempts)
-            else i18n.word("wrong_login", language(request))
+        text = page_message(request, exc) if isinstance(exc, TooManyAttempts) else None
+        answer = render(
+            request,
+            "login.html",
+            status_code=status,
+            error=text or i18n.word("wrong_login", language(request)),
+            next=target,
         )
-        return render(request, "login.html", status_code=status, error=text, next=target)
+        return with_retry_after(answer, exc)
     log_in(request, person)
     return back_to(target)
 
@@ -215,7 +226,9 @@ def _new_case(request: Request, flow: str, values: dict[str, str]) -> Response:
             definition=definition,
             inputs=[_input(engine, definition, n) for n in definition.fields],
             values=values,
-            error=str(exc),
+            error=page_message(
+                request, exc, {n: f.title or n for n, f in definition.fields.items()}
+            ),
         )
     flash(request, f"{i18n.word('started', language(request))}: {started.reference}")
     try:
@@ -283,7 +296,11 @@ def _fire(request: Request, ref: str, event: str, values: dict[str, str]) -> Res
             expected_version=int(version) if re.fullmatch("[0-9]{1,18}", version) else None,
         )
     except FlowEngineError as exc:
-        flash(request, str(exc), "error")
+        flash(
+            request,
+            page_message(request, exc, definition_labels(engine, ref, language(request))),
+            "error",
+        )
     else:
         title = _event_title(definition, state, event)
         flash(request, f"{i18n.word('done', language(request))}: {title}")
@@ -299,11 +316,11 @@ def status_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/durum")
-async def status_lookup(request: Request) -> HTMLResponse:
+async def status_lookup(request: Request) -> Response:
     return await run_in_threadpool(_status_lookup, request, await form_of(request))
 
 
-def _status_lookup(request: Request, values: dict[str, str]) -> HTMLResponse:
+def _status_lookup(request: Request, values: dict[str, str]) -> Response:
     reference = values.get("reference", "")[:60]
     try:
         found = citizen.lookup(
@@ -311,19 +328,16 @@ def _status_lookup(request: Request, values: dict[str, str]) -> HTMLResponse:
         )
     except FlowEngineError as exc:
         status, _ = status_of(exc)
-        message = (
-            str(exc)
-            if isinstance(exc, TooManyAttempts)
-            else i18n.word("no_match", language(request))
-        )
-        return render(
+        message = page_message(request, exc) if isinstance(exc, TooManyAttempts) else None
+        answer = render(
             request,
             "durum.html",
             status_code=status,
             found=None,
-            error=message,
+            error=message or i18n.word("no_match", language(request)),
             reference=reference,
         )
+        return with_retry_after(answer, exc)
     return render(request, "durum.html", found=found, reference=found.reference)
 
 
@@ -339,8 +353,49 @@ def error_page(request: Request, exc: Exception) -> Response:
         status_code=status,
         person=session_person(request),
         status=status,
-        message=str(exc),
+        message=page_message(request, exc),
     )
+
+
+def page_message(
+    request: Request, exc: FlowEngineError, labels: dict[str, str] | None = None
+) -> str:
+    """The error in the page's language where the interface has its words, else the
+    engine's own message (which names what to do, in English)."""
+    lang = language(request)
+    labels = labels or {}
+    if isinstance(exc, TooManyAttempts):
+        return i18n.word("too_many", lang).format(minutes=max(1, exc.retry_after // 60))
+    if isinstance(exc, CsrfRefused):
+        return i18n.word("csrf", lang)
+    if isinstance(exc, ConcurrentUpdate):
+        return i18n.word("stale", lang).format(who=exc.changed_by, at=exc.changed_at)
+    if isinstance(exc, InvalidData):
+        fields = "; ".join(f"{labels.get(k, k)}: {v}" for k, v in sorted(exc.problems.items()))
+        return i18n.word("invalid", lang).format(fields=fields)
+    if isinstance(exc, TransitionNotAllowed):
+        return i18n.word("not_possible", lang)
+    if isinstance(exc, PermissionDenied):
+        return i18n.word("forbidden", lang)
+    return str(exc)
+
+
+def definition_labels(engine: Engine, ref: str, lang: str) -> dict[str, str]:
+    """Field name → title, for messages about a case's fields."""
+    try:
+        instance = engine.get(ref)
+    except FlowEngineError:
+        return {}
+    fields = engine.definition(instance.flow, instance.version).fields
+    return {name: field.title or name for name, field in fields.items()} | {
+        "comment": i18n.word("comment", lang)
+    }
+
+
+def with_retry_after(response: Response, exc: FlowEngineError) -> Response:
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def http_error_page(request: Request, status: int, message: str) -> Response:

@@ -173,4 +173,6 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "Conflict: changed meanwhile, or not possible now"},
     422: {"model": ErrorBody, "description": "Invalid data; `fields` maps paths to problems"},
     429: {"model": ErrorBody, "description": "Too many failed attempts; see Retry-After"},
+    500: {"model": ErrorBody, "description": "A bug: logged on the server, please report it"},
+    503: {"model": ErrorBody, "description": "The database is unavailable; retry later"},
 }

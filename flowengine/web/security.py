@@ -13,8 +13,10 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from flowengine.accounts import Accounts
 from flowengine.engine import Engine
@@ -24,6 +26,10 @@ from flowengine.instance import Person
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_SECONDS = 10 * 3600  # one working day; then log in again
 CSRF_HEADER = "X-CSRF-Token"
+
+
+class CsrfRefused(PermissionDenied):
+    """A cookie-authenticated change without the session's CSRF token."""
 
 
 def engine_of(request: Request) -> Engine:
@@ -56,7 +62,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
         or not sent
         or not hmac.compare_digest(expected.encode(), sent.encode())
     ):
-        raise PermissionDenied(
+        raise CsrfRefused(
             "the form's security token is missing or stale; reload the page and send it again"
         )
 
@@ -93,7 +99,23 @@ def session_person(request: Request) -> Person | None:
         return None
 
 
-def api_person(request: Request) -> Person:
+# Declared for the OpenAPI document (its security schemes); the checks are ours,
+# so both are optional here and a request without either gets our 401.
+BEARER = HTTPBearer(
+    auto_error=False, description="An API token: `flowengine tokens create --as … --name …`."
+)
+SESSION_COOKIE = APIKeyCookie(
+    name="flowengine_session",
+    auto_error=False,
+    description="The session from /login; state-changing calls also need `X-CSRF-Token`.",
+)
+
+
+def api_person(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    _cookie: Annotated[str | None, Depends(SESSION_COOKIE)],
+) -> Person:
     """FastAPI dependency of every API route: the person the request acts as.
 
     A plain function, so FastAPI runs it (a database read) in its thread pool.

@@ -97,6 +97,14 @@ def test_malformed_or_forged_tokens_fail(engine: Engine, text: str) -> None:
         Accounts(engine).person_for_token(text)
 
 
+def test_a_real_token_id_with_a_wrong_secret_fails(engine: Engine) -> None:
+    issued = Accounts(engine).create_token("ayse", "masa")
+    forged = f"fe_{issued.id}_{'A' * 43}"
+    with pytest.raises(AuthenticationFailed, match="unknown or revoked"):
+        Accounts(engine).person_for_token(forged)
+    assert Accounts(engine).person_for_token(issued.text).id == "ayse"
+
+
 def test_revoking_an_unknown_token_says_how_to_list_them(engine: Engine) -> None:
     with pytest.raises(NotFound, match="flowengine tokens list"):
         Accounts(engine).revoke_token("yok")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.engine.helpers import LAMBA
 from tests.web.conftest import PASSWORD, Web
 
@@ -229,3 +231,41 @@ def test_a_weak_or_malformed_if_match_is_invalid(web: Web) -> None:
             headers={**web.bearer(web.desk_token), "If-Match": value},
         )
         assert "header.If-Match" in assert_error(response, 422, "invalid_data")["fields"]
+
+
+def test_a_revoked_token_is_refused_at_once(web: Web) -> None:
+    issued = web.accounts.create_token("ayse", "eski betik")
+    assert web.client.get(f"{API}/me", headers=web.bearer(issued.text)).status_code == 200
+    web.accounts.revoke_token(issued.id)
+    refused = web.client.get(f"{API}/me", headers=web.bearer(issued.text))
+    assert "revoked" in assert_error(refused, 401, "unauthenticated")["message"]
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_repeated_fire_with_its_idempotency_key_acts_once(web: Web) -> None:
+    ref = start(web).json()["reference"]
+    key = {**web.bearer(web.desk_token), "Idempotency-Key": "fire-7"}
+    first = web.client.post(f"{API}/instances/{ref}/events/kurum_disi", headers=key)
+    again = web.client.post(f"{API}/instances/{ref}/events/kurum_disi", headers=key)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["row_version"] == again.json()["row_version"]
+    assert [e.event for e in web.engine.history(ref)].count("kurum_disi") == 1
+    other = web.client.post(f"{API}/instances/{ref}/events/aracilik_yapildi", headers=key)
+    assert_error(other, 409, "idempotency_conflict")
+
+
+def test_a_database_failure_is_a_503_in_the_error_shape(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowengine.errors import StorageError
+
+    def down(*_: object, **__: object) -> None:
+        raise StorageError("database unavailable: connection refused")
+
+    monkeypatch.setattr(web.engine, "tasks", down)
+    error = assert_error(
+        web.client.get(f"{API}/tasks", headers=web.bearer(web.desk_token)),
+        503,
+        "storage_unavailable",
+    )
+    assert "connection refused" in error["message"]

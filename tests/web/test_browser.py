@@ -202,6 +202,9 @@ def test_a_request_from_the_desk_to_the_directorate_and_back_to_the_citizen(
         f"{live.url}/open311/v2/requests/{app_ref}.json", params={"api_key": live.app_token}
     ).json()
     assert status["status"] == "closed" and "Büyükşehir" in status["status_notes"]
+    for name in ("inbox", "case", "durum"):  # the CI artifacts
+        shot = SCREENSHOTS / f"{name}.png"
+        assert shot.stat().st_size > 10_000 and shot.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_inbox_in_english(browser: Browser, live: LiveServer) -> None:

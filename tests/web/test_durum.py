@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from flowengine.citizen import status_code
 from tests.engine.helpers import LAMBA
 from tests.web.conftest import Web, csrf_of
@@ -60,7 +62,26 @@ def test_guessing_is_throttled_per_reference_and_client(web: Web) -> None:
     for guess in ("0001", "0002", "0003", "0004", "0005"):
         assert ask(web, case.reference, guess).status_code == 404
     throttled = ask(web, case.reference, "4567")  # even the right answer waits now
-    assert throttled.status_code == 429 and "wait" in throttled.text
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "900"
+    assert "dakika sonra yeniden deneyiniz" in throttled.text
+
+
+def test_one_client_guessing_across_references_is_throttled(web: Web) -> None:
+    refs = [web.engine.start("bizim_masa", LAMBA, actor="ayse").reference for _ in range(6)]
+    for ref in refs[:5]:
+        assert ask(web, ref, "9999").status_code == 404
+    assert ask(web, refs[5], "0000").status_code == 429  # the right phone digits, too late
+
+
+def test_a_reference_is_throttled_across_clients(web: Web) -> None:
+    ref = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
+    for i in range(5):
+        with TestClient(web.client.app, client=(f"198.51.100.{i}", 5000)) as other:
+            page = other.get("/durum")
+            other.post(
+                "/durum", data={"csrf": csrf_of(page.text), "reference": ref, "code": "9999"}
+            )
+    assert ask(web, ref, "0000").status_code == 429
 
 
 def test_a_request_without_a_phone_opens_only_with_its_code(web: Web) -> None:

@@ -18,7 +18,7 @@ import sys
 import httpx
 import pytest
 
-from flowengine.web.problems import ErrorBody
+from tests.web.conftest import Web
 from tests.web.live import serve
 
 pytestmark = pytest.mark.slow
@@ -43,10 +43,21 @@ def test_schemathesis_finds_nothing_against_the_live_server(db_url: str) -> None
     assert "passed" in result.stdout
 
 
-def test_every_api_error_response_is_documented_with_the_error_shape() -> None:
-    from flowengine.web.api import router
-
-    for route in router.routes:
-        responses = getattr(route, "responses", {})
-        for status in (400, 401, 403, 404, 409, 422, 429):
-            assert responses[status]["model"] is ErrorBody, (route, status)
+def test_the_document_declares_auth_and_every_error_response(web: Web) -> None:
+    document = web.client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["APIKeyCookie"]["name"] == "flowengine_session"
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if path.startswith("/api/v1/"):
+                assert operation["security"], (method, path)
+                for status in ("400", "401", "403", "404", "409", "422", "429", "500", "503"):
+                    content = responses[status]["content"]["application/json"]
+                    assert content["schema"] == error, (method, path, status)
+            else:  # Open311: GeoReport's arrays of {code, description}
+                assert path.startswith("/open311/v2/")
+                schema = responses["400"]["content"]["application/json"]["schema"]
+                assert schema["items"] == {"$ref": "#/components/schemas/Open311Error"}

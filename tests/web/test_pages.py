@@ -24,12 +24,13 @@ def test_login_is_throttled(web: Web) -> None:
     for _ in range(5):
         log_in(web.client, "ayse", "yanlış parola 123")
     throttled = log_in(web.client, "ayse")
-    assert throttled.status_code == 429 and "wait 900 seconds" in throttled.text
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "900"
+    assert "15 dakika sonra yeniden deneyiniz" in throttled.text
 
 
 def test_a_login_form_without_its_csrf_token_is_refused(web: Web) -> None:
     response = web.client.post("/login", data={"person": "ayse", "password": "x" * 12})
-    assert response.status_code == 403 and "security token" in response.text
+    assert response.status_code == 403 and "güvenlik anahtarı eksik ya da eski" in response.text
 
 
 def test_the_inbox_lists_work_with_due_dates_and_marks_the_overdue(web: Web) -> None:
@@ -65,7 +66,7 @@ def test_a_request_is_started_from_a_form_built_from_the_fields(web: Web) -> Non
     missing = web.client.post(
         "/flows/bizim_masa/new", data={"csrf": csrf_of(form), "kanal": "whatsapp"}
     )
-    assert missing.status_code == 422 and "ad_soyad: is required" in missing.text
+    assert missing.status_code == 422 and "Adı soyadı: is required" in missing.text
 
 
 def test_the_case_page_fires_events_and_masks_for_the_directorate(web: Web) -> None:
@@ -103,7 +104,7 @@ def test_a_stale_form_is_refused_with_who_changed_it(web: Web) -> None:
         f"/cases/{ref}/events/havale_et",
         data={"csrf": csrf_of(page), "mudurluk": "fen_isleri", "row_version": "1"},
     )
-    assert "was changed by ayse" in stale.text
+    assert "dosya ayse tarafından değiştirildi" in stale.text and "hiçbir şey" in stale.text
     assert web.engine.get(ref).states == ("kurum_disi_islem",)
 
 
@@ -111,7 +112,8 @@ def test_a_case_outside_ones_roles_is_a_403_page(web: Web) -> None:
     ref = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
     log_in(web.client, "mehmet")
     response = web.client.get(f"/cases/{ref}")
-    assert response.status_code == 403 and "may not see" in response.text
+    assert response.status_code == 403 and "yetkiniz yok" in response.text
+    assert web.engine.refusals(ref)[-1]["actor"] == "mehmet"  # audited as on the CLI
 
 
 def test_the_interface_speaks_english_on_request(web: Web) -> None:
@@ -166,7 +168,8 @@ def test_an_approval_is_rejected_only_with_its_reason(web: Web) -> None:
     assert "Gerekçe" in reject_form and '<textarea name="comment" rows="2" required>' in reject_form
     assert 'class="danger"' in reject_form
     no_reason = web.client.post(f"/cases/{ref}/events/reject", data={"csrf": csrf_of(page)})
-    assert "needs a comment" in no_reason.text and engine.get(ref).states == waiting
+    assert "Eksik ya da hatalı bilgi — Açıklama:" in no_reason.text
+    assert engine.get(ref).states == waiting
     reason = "Haber metninde açılış tarihi eksik."
     web.client.post(f"/cases/{ref}/events/reject", data={"csrf": csrf_of(page), "comment": reason})
     assert engine.get(ref).states != waiting
