@@ -106,3 +106,13 @@ def test_non_ascii_codes_are_a_miss_not_a_crash(web: Web) -> None:
     ref = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
     assert ask(web, ref, "ş123").status_code == 404
     assert ask(web, ref, "١٢٣٤").status_code == 404  # Arabic-Indic digits
+
+
+def test_a_concluded_request_names_its_status_once(web: Web) -> None:
+    ref = web.engine.start("bizim_masa", LAMBA, actor="ayse").reference
+    web.engine.fire(ref, "kurum_disi", "ayse")
+    web.engine.fire(ref, "aracilik_yapildi", "ayse")
+    web.engine.fire(ref, "geri_donus_yap", "ayse", data={"vatandasa_cevap": REPLY})
+    page = ask(web, ref, "0000").text
+    state = page.split('id="public-state"')[1].split("</dd>")[0]
+    assert state.count("Sonuçlandı") == 1
