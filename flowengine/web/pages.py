@@ -126,17 +126,8 @@ def _login(request: Request, values: dict[str, str]) -> Response:
             values.get("person", "").strip(), values.get("password", ""), client_of(request)
         )
     except FlowEngineError as exc:
-        status, _ = status_of(exc)
         # one message for an unknown person and a wrong password
-        text = page_message(request, exc) if isinstance(exc, TooManyAttempts) else None
-        answer = render(
-            request,
-            "login.html",
-            status_code=status,
-            error=text or i18n.word("wrong_login", language(request)),
-            next=target,
-        )
-        return with_retry_after(answer, exc)
+        return refusal(request, exc, "login.html", "wrong_login", next=target)
     log_in(request, person)
     return back_to(target)
 
@@ -327,17 +318,8 @@ def _status_lookup(request: Request, values: dict[str, str]) -> Response:
             engine_of(request), reference, values.get("code", "")[:40], client_of(request)
         )
     except FlowEngineError as exc:
-        status, _ = status_of(exc)
-        message = page_message(request, exc) if isinstance(exc, TooManyAttempts) else None
-        answer = render(
-            request,
-            "durum.html",
-            status_code=status,
-            found=None,
-            error=message or i18n.word("no_match", language(request)),
-            reference=reference,
-        )
-        return with_retry_after(answer, exc)
+        # an unknown reference and a wrong code must look alike
+        return refusal(request, exc, "durum.html", "no_match", found=None, reference=reference)
     return render(request, "durum.html", found=found, reference=found.reference)
 
 
@@ -392,7 +374,15 @@ def definition_labels(engine: Engine, ref: str, lang: str) -> dict[str, str]:
     }
 
 
-def with_retry_after(response: Response, exc: FlowEngineError) -> Response:
+def refusal(
+    request: Request, exc: FlowEngineError, template: str, message: str, **context: Any
+) -> Response:
+    """A failed login or status lookup: one fixed ``message`` whatever failed (telling
+    which would help a guesser), unless the guesser is throttled (with Retry-After)."""
+    status, _ = status_of(exc)
+    throttled = isinstance(exc, TooManyAttempts)
+    text = page_message(request, exc) if throttled else i18n.word(message, language(request))
+    response = render(request, template, status_code=status, error=text, **context)
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
