@@ -13,8 +13,6 @@ data, internal notes or anyone else's request.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from flowengine.accounts import Accounts, Throttle
 from flowengine.duplicates import phone_digits
 from flowengine.errors import NotFound, UnknownInstance
 from flowengine.instance import Instance
+from flowengine.receipt_text import status_code as status_code  # re-exported: web uses it
 
 if TYPE_CHECKING:
     from flowengine.engine import Engine
@@ -52,16 +51,6 @@ class PublicStatus:
     step: str  # the title of the current step, or of the end reached
     answer_by: datetime | None
     replies: tuple[PublicReply, ...]
-
-
-def status_code(instance: Instance) -> str | None:
-    """The 8-character code printed on the receipt; None for instances without a salt."""
-    if not instance.audit_salt:
-        return None
-    digest = hmac.new(
-        instance.audit_salt.encode(), f"durum:{instance.id}".encode(), hashlib.sha256
-    ).digest()
-    return base64.b32encode(digest).decode()[:8]
 
 
 def _matches(instance: Instance, factor: str) -> bool:

@@ -431,9 +431,9 @@ class Engine:
         instance = result.instance
         if spec is None or not instance.data.get(spec.email):
             return
-        from flowengine import receipts  # only flows that send receipts need it
+        from flowengine import receipt_text  # only flows that send receipts need it
 
-        made = receipts.build(
+        made = receipt_text.build(
             instance, instance.data, definition, self.organization, with_status_code=True
         )
         payload = {

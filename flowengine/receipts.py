@@ -6,58 +6,22 @@ channel, its subject, the law it falls under and the date by which it must be
 answered (the statutory deadline of ``clocks.py``, else the flow's own). The
 citizen's name is printed only for a viewer entitled to personal data (the
 desk that hands the receipt over); for anyone else it is masked.
+
+The receipt's content and text live in ``receipt_text.py``, below the engine
+(which sends the text as the citizen's first e-mail); this module sits above it.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-from flowengine import schema
-from flowengine.definition import FlowDefinition
-from flowengine.instance import Instance
-from flowengine.reports import CHANNELS_TR, MONTHS_TR
+from flowengine.receipt_text import Receipt, build, day_tr, moment_tr
 
 if TYPE_CHECKING:
     from flowengine.engine import Engine
 
-
-@dataclass(frozen=True)
-class Receipt:
-    municipality: str
-    desk: str
-    reference: str
-    received_at: datetime
-    channel: str
-    subject: str
-    applicant: str
-    law: str | None
-    answer_by: datetime | None
-    status_code: str | None = None  # the citizen's second factor on /durum
-
-    def text(self) -> str:
-        """The receipt as the first message to the citizen (SMS or e-mail body)."""
-        lines = [
-            f"{self.municipality} — {self.desk}",
-            f"Başvurunuz {_when(self.received_at)} tarihinde {self.reference} numarasıyla "
-            f"alınmıştır ({self.channel}).",
-            f"Konu: {self.subject}",
-        ]
-        if self.answer_by is not None:
-            law = f"{self.law} uyarınca " if self.law else ""
-            lines.append(f"{law}en geç {_day(self.answer_by)} tarihine kadar cevaplanacaktır.")
-        if self.status_code:
-            lines.append(
-                f"Başvurunuzun durumunu {self.reference} numarası ve {self.status_code} "
-                "durum sorgulama koduyla /durum sayfasından sorabilirsiniz."
-            )
-        else:
-            lines.append(f"Başvurunuzun durumunu {self.reference} numarasıyla sorabilirsiniz.")
-        return "\n".join(lines)
+__all__ = ["Receipt", "build", "receipt", "to_html"]
 
 
 def receipt(engine: Engine, ref: str, viewer: str) -> Receipt:
@@ -73,49 +37,12 @@ def receipt(engine: Engine, ref: str, viewer: str) -> Receipt:
     )
 
 
-def build(
-    instance: Instance,
-    data: Mapping[str, Any],
-    definition: FlowDefinition,
-    organization: schema.OrganizationDoc | None,
-    with_status_code: bool = False,
-) -> Receipt:
-    """The receipt of ``instance`` showing ``data`` (masked or not, as the caller saw it).
-
-    ``with_status_code``: print the citizen's status code (only for the citizen,
-    or the desk that hands the receipt over).
-    """
-    from flowengine.citizen import status_code
-
-    law = None
-    answer_by = instance.due_at
-    if instance.clock:
-        law = definition.doc.legal_bases[instance.clock["basis"]].title
-        answer_by = datetime.fromisoformat(instance.clock["deadline"])
-    desk = definition.doc.unit
-    if organization and definition.doc.directorate in organization.directorates:
-        units = organization.directorates[definition.doc.directorate].units
-        desk = units[desk].title if desk in units else desk
-    return Receipt(
-        municipality=(organization.municipality if organization else None) or "Belediye",
-        desk=desk,
-        reference=instance.reference,
-        received_at=instance.created_at,
-        channel=CHANNELS_TR.get(str(data.get("kanal")), str(data.get("kanal") or "")),
-        subject=str(data.get("konu") or definition.title),
-        applicant=str(data.get("ad_soyad") or ""),
-        law=law,
-        answer_by=answer_by,
-        status_code=status_code(instance) if with_status_code else None,
-    )
-
-
 def to_html(receipt: Receipt) -> str:
     """One A5-sized page to print and hand over."""
     e = html.escape
     rows = [
         ("Referans numarası", receipt.reference),
-        ("Alındığı tarih", _when(receipt.received_at)),
+        ("Alındığı tarih", moment_tr(receipt.received_at)),
         ("Başvuru kanalı", receipt.channel),
         ("Başvuru sahibi", receipt.applicant),
         ("Konu", receipt.subject),
@@ -123,7 +50,7 @@ def to_html(receipt: Receipt) -> str:
     if receipt.law:
         rows.append(("Yasal dayanak", receipt.law))
     if receipt.answer_by is not None:
-        rows.append(("En geç cevap tarihi", _day(receipt.answer_by)))
+        rows.append(("En geç cevap tarihi", day_tr(receipt.answer_by)))
     if receipt.status_code:
         rows.append(("Durum sorgulama kodu", receipt.status_code))
     body = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
@@ -145,16 +72,3 @@ def to_html(receipt: Receipt) -> str:
 <p>Başvurunuzun durumunu referans numarasıyla sorabilirsiniz.</p>
 </body></html>
 """
-
-
-def _local(moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo("Europe/Istanbul"))
-
-
-def _day(moment: datetime) -> str:
-    local = _local(moment)
-    return f"{local.day} {MONTHS_TR[local.month - 1]} {local.year}"
-
-
-def _when(moment: datetime) -> str:
-    return f"{_day(moment)} {_local(moment):%H:%M}"

@@ -28,17 +28,8 @@ from zoneinfo import ZoneInfo
 from flowengine import runtime
 from flowengine.engine import Engine
 from flowengine.errors import InvalidData
+from flowengine.receipt_text import CHANNELS_TR, MONTHS_TR
 
-MONTHS_TR = (
-    "Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran",
-    "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık",
-)  # fmt: skip
-CHANNELS_TR = {
-    "whatsapp": "WhatsApp", "twitter": "Twitter", "facebook": "Facebook",
-    "instagram": "Instagram", "cagri_merkezi": "Çağrı merkezi",
-    "danisma_noktasi": "Danışma noktası", "yuz_yuze": "Yüz yüze",
-    "mobil_uygulama": "Mobil uygulama (Open311)",
-}  # fmt: skip
 TYPES_TR = {"istek": "İstek", "talep": "Talep", "oneri": "Öneri", "sikayet": "Şikâyet"}
 
 
