@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -10,6 +11,7 @@ from flowengine.storage.sql import SqlStore
 from flowengine.storage.tables import metadata
 
 
+@pytest.mark.empty_database  # the migrations run here, from nothing, on each backend
 def test_head_matches_the_tables(db_url: str) -> None:
     """No drift: a new column in tables.py without a migration fails here."""
     store = SqlStore(db_url)
