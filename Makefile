@@ -24,10 +24,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict flowengine
 
+# The fast tiers: every test that takes no database fixture (db_url) and starts no
+# process (marker acceptance) nor is slow; tests/unit is among them. Under 30 s.
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not database and not acceptance and not slow"
 
-test: lint typecheck unit
+# Everything: lint, types, and every test on SQLite (and on PostgreSQL when
+# FLOWENGINE_TEST_POSTGRES_URL is set, as .ci/run sets it), the browser included.
+test: lint typecheck
+	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

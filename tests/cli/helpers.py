@@ -37,7 +37,9 @@ def cli(
     return run_main(argv, input=input)
 
 
-def run_main(argv: list[str], *, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_main(
+    argv: list[str], *, input: str | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     """The console entry point on ``argv``, as ``python -m flowengine`` runs it, in-process."""
     from flowengine.cli import main
 
@@ -45,7 +47,7 @@ def run_main(argv: list[str], *, input: str | None = None) -> subprocess.Complet
     saved_argv, saved_cwd = sys.argv, os.getcwd()
     code: int
     # The commands read flowengine.toml from the working folder, as the processes did.
-    os.chdir(ROOT)
+    os.chdir(cwd)
     try:
         with runner.isolation(input=input, env=ENVIRONMENT) as (stdout, stderr, _):
             sys.argv = ["flowengine", *argv]

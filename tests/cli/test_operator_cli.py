@@ -70,6 +70,7 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.acceptance
 def test_two_processes_on_one_instance_exactly_one_wins(desk: str) -> None:
     """Two operators fire at once on the same version: one wins, one gets a clean conflict."""
     ref = ok(desk, "start", "bizim_masa", "--as", "ayse", *LAMBA)

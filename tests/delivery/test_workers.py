@@ -27,6 +27,7 @@ def count(url: str, sql: str) -> int:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.acceptance
 def test_four_workers_fire_a_thousand_timers_exactly_once_even_after_kill_9(
     postgres_url: str,
 ) -> None:

@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_demo_runs_every_flow_to_its_end(db_url: str) -> None:
     """`python -m demo` on an empty database: every case reaches the outcome it scripts."""
     result = subprocess.run(

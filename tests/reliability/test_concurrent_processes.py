@@ -13,6 +13,8 @@ from flowengine.engine import Engine
 from tests.cli.helpers import LAMBA, ok
 from tests.conftest import FLOWS, ROOT
 
+pytestmark = pytest.mark.acceptance  # real processes racing
+
 # Each process tries to move every case one step; only one may win per case and step.
 SCRIPT = """
 import sys

@@ -16,6 +16,8 @@ import pytest
 from tests.cli.helpers import LAMBA, ok
 from tests.conftest import FLOWS, ROOT
 
+pytestmark = pytest.mark.acceptance  # each test kills a real process
+
 
 def crashing(
     db_url: str, point: str | None, *args: str, cwd: Path = ROOT

@@ -15,12 +15,15 @@ from sqlalchemy import event
 from flowengine.engine import Engine
 from flowengine.errors import StorageError
 from tests.cli.helpers import LAMBA as LAMBA_ARGS
-from tests.cli.helpers import ok
+from tests.cli.helpers import cli, ok
 from tests.conftest import FLOWS, ROOT
 from tests.engine.helpers import LAMBA, add_people
 
 
 def run(db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    if not env:
+        return cli(db_url, *args)  # the same entry point, in this process
+    # a variable the storage reads when the process starts (the busy timeout)
     return subprocess.run(
         [sys.executable, "-m", "flowengine", "--db", db_url, "--flows", str(FLOWS), *args],
         capture_output=True,
@@ -53,6 +56,7 @@ def one_clear_line(result: subprocess.CompletedProcess[str], words: str) -> None
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.acceptance
 def test_locked_past_the_timeout(sqlite_desk: tuple[str, Path, str]) -> None:
     """Another process holds the write lock: the command waits, then says so and changes nothing."""
     url, path, ref = sqlite_desk

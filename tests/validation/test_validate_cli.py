@@ -1,4 +1,4 @@
-"""`flowengine validate` run as a real subprocess, as a flow author or CI would run it."""
+"""`flowengine validate` as a flow author or CI would run it (one test starts a real process)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.cli.helpers import run_main
+
 REPO = Path(__file__).parents[2]
 FLOWS = REPO / "flows"
 BROKEN = Path(__file__).parent / "broken"
@@ -15,6 +19,11 @@ ISSUE_LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>e
 
 
 def validate(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """The command in this process (the same entry point, its exit code and streams)."""
+    return run_main(["validate", *map(str, args)], cwd=cwd)
+
+
+def validate_process(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flowengine", "validate", *map(str, args)],
         cwd=cwd,
@@ -40,9 +49,10 @@ def test_repository_flows_are_valid(tmp_path: Path) -> None:
     assert_no_traceback(result)
 
 
+@pytest.mark.acceptance
 def test_broken_folder_prints_one_line_per_issue() -> None:
     """The broken corpus exits 1 with `path:line:col: error: message` lines only."""
-    result = validate(BROKEN.relative_to(REPO))
+    result = validate_process(BROKEN.relative_to(REPO))
     assert result.returncode == 1
     assert_no_traceback(result)
     lines = result.stdout.splitlines()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.cli.helpers import ok
+from tests.cli.helpers import cli, ok
 from tests.conftest import FLOWS, ROOT
 from tests.web.conftest import PASSWORD
 
@@ -44,11 +44,9 @@ def set_up(db_url: str) -> tuple[str, str]:
     for person, name, role in people:
         ok(db_url, "people", "add", person, "--name", name, "--role", role)
     for person in ("serkan.kibar", "hakan.ozturk"):
-        result = subprocess.run(
-            [sys.executable, "-m", "flowengine", "--db", db_url, "--flows", str(FLOWS),
-             "people", "set-password", person, "--password-stdin"],
-            input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, check=False,
-        )  # fmt: skip
+        result = cli(
+            db_url, "people", "set-password", person, "--password-stdin", input=PASSWORD + "\n"
+        )
         assert result.returncode == 0, result.stderr
     app = ok(db_url, "tokens", "create", "--as", "cepte", "--name", "Ayvalık Cepte")
     desk = ok(db_url, "tokens", "create", "--as", "serkan.kibar", "--name", "masa")

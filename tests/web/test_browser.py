@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]  # a real `flowengine serve`
 
 if not CHROMIUM.exists():
     if os.environ.get("FLOWENGINE_REQUIRE_BROWSER"):

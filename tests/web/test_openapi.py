@@ -24,6 +24,7 @@ from tests.web.live import serve
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.acceptance
 def test_schemathesis_finds_nothing_against_the_live_server(db_url: str) -> None:
     with serve(db_url) as live:
         document = httpx.get(f"{live.url}/openapi.json").json()
