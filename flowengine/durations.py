@@ -15,6 +15,8 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from flowengine.errors import FlowEngineError
+
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 
 Unit = Literal["minutes", "hours", "days", "weeks", "working_days", "months", "years"]
@@ -35,8 +37,12 @@ _UNITS: dict[str, Unit] = {
 }
 
 
-class DurationSyntaxError(ValueError):
-    pass
+class DurationSyntaxError(FlowEngineError, ValueError):
+    """Not a duration flowengine reads; the message lists the forms it accepts.
+
+    Still a ValueError, as it was before it joined the tree, for callers that
+    catch that.
+    """
 
 
 @dataclass(frozen=True)

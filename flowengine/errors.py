@@ -4,20 +4,30 @@ This module imports nothing from flowengine, so every layer may use it.
 
     FlowEngineError
     ├── DefinitionError          a flow or organisation file is not valid (carries issues)
+    │   └── YamlLoadError        loader.py: the file is not flowengine YAML (carries its issue)
     ├── NotFound
     │   ├── UnknownFlow
     │   ├── UnknownInstance
     │   └── UnknownPerson
     ├── TransitionNotAllowed     the event is not one of the current state's events
+    ├── StateWaiting             the state's work waits for a mutex another state holds
     ├── PermissionDenied         the actor does not hold the role the step needs
+    │   └── CsrfRefused          web/security.py: a signed-in change without its CSRF token
     ├── InvalidData              data does not fit the flow's fields (carries field paths)
-    ├── GuardRefused             the event's `when` guard is false
+    ├── GuardRefused             the event's `when` guard is false, or fails
+    ├── ExpressionError          expressions.py: a CEL expression does not compile or fails
+    ├── DurationSyntaxError      durations.py: not a duration such as `3d` (also a ValueError)
     ├── ConcurrentUpdate         someone else changed the instance first
     ├── IdempotencyConflict      a key was reused with a different request
     ├── ConfigurationError       a bad option, URL or setting
     ├── StorageError             the database failed (the driver's error is `__cause__`)
+    │   └── DuplicateKey         a unique or primary key is taken
+    ├── DeliveryError            a connector did not get an effect through; it is retried
     ├── AuthenticationFailed     a password, session or token identified nobody
     └── TooManyAttempts          failed logins or status lookups are throttled
+
+A class defined elsewhere names its module; the tree is checked against the
+classes by ``tests/unit/test_errors.py``.
 
 Every message is one line that says what is wrong and what to do about it.
 """
@@ -174,6 +184,14 @@ class StorageError(FlowEngineError):
     pass
 
 
+class DeliveryError(FlowEngineError):
+    """An effect could not be delivered this time; it will be retried.
+
+    Raised by connectors (``flowengine.connectors``); it lives here so that a
+    connector module need not import its own package's registry.
+    """
+
+
 class AuthenticationFailed(FlowEngineError):
     """A password, session or API token did not identify anyone."""
 
@@ -186,3 +204,7 @@ class TooManyAttempts(FlowEngineError):
         super().__init__(
             f"too many failed {what} attempts; wait {retry_after} seconds and try again"
         )
+
+
+class DuplicateKey(StorageError):
+    """A row's unique or primary key is taken (a racing twin, a reused key)."""

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from flowengine.errors import Issue
+from flowengine.errors import DefinitionError, Issue
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -119,12 +119,16 @@ class LoadedDocument:
         return Issue(self.path, pos.line, pos.column, "warning", message, code)
 
 
-class YamlLoadError(Exception):
-    """The file cannot be read as flowengine YAML; ``issue`` says where and why."""
+class YamlLoadError(DefinitionError):
+    """The file cannot be read as flowengine YAML; ``issue`` says where and why.
+
+    A :class:`DefinitionError` whose ``issues`` is that one issue, so a caller
+    that reports definition errors reports this one too.
+    """
 
     def __init__(self, issue: Issue) -> None:
         self.issue = issue
-        super().__init__(issue.format())
+        super().__init__([issue])
 
 
 def _pos(mark: Any) -> Position:

@@ -19,15 +19,12 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from flowengine.errors import ConfigurationError, FlowEngineError
+from flowengine.errors import ConfigurationError
+from flowengine.errors import DeliveryError as DeliveryError  # connectors raise it from here
 from flowengine.instance import OutboxItem
 
 GROUP = "flowengine.connectors"
 DEFAULT_CONNECTORS = {"email": "smtp", "webhook": "webhook", "publish": "spool", "notify": "inbox"}
-
-
-class DeliveryError(FlowEngineError):
-    """An effect could not be delivered this time; it will be retried."""
 
 
 class Connector(Protocol):

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from flowengine.connectors import DeliveryError
+from flowengine.errors import DeliveryError
 from flowengine.instance import OutboxItem
 
 

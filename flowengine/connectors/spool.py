@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flowengine.connectors import DeliveryError
+from flowengine.errors import DeliveryError
 from flowengine.instance import OutboxItem
 
 

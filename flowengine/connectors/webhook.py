@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from flowengine.connectors import DeliveryError
+from flowengine.errors import DeliveryError
 from flowengine.instance import OutboxItem
 
 
