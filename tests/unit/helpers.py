@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowengine import runtime, schema
-from flowengine.checks import FlowChecker, ParsedFlow
+from flowengine.checks import FlowChecker, ParsedFlow, subflow_cycles
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
+from flowengine.errors import Issue
 from flowengine.instance import Instance, Person, RoleGrant
 from flowengine.loader import load_text
 
@@ -43,18 +44,22 @@ def organization() -> schema.OrganizationDoc:
     return doc
 
 
-def compiled(text: str) -> FlowDefinition:
-    """The definition of a flow written in ``text``; it must validate without errors."""
-    source = textwrap.dedent(text)
-    loaded = load_text(source, "<test flow>")
+def checked(text: str) -> tuple[schema.FlowDoc, list[Issue]]:
+    """The flow written in ``text`` and every issue the validator finds in it."""
+    loaded = load_text(textwrap.dedent(text), "<test flow>")
     doc, issues = parse_document(schema.FlowDoc, loaded)
     assert doc is not None, [i.format() for i in issues]
     parsed = ParsedFlow(doc, loaded)
-    org = organization()
-    checked = FlowChecker(parsed, org, {doc.flow: parsed}, doc.flow).run()
-    errors = [i.format() for i in checked if i.severity == "error"]
+    flows = {doc.flow: parsed}
+    return doc, FlowChecker(parsed, organization(), flows, doc.flow).run() + subflow_cycles(flows)
+
+
+def compiled(text: str) -> FlowDefinition:
+    """The definition of a flow written in ``text``; it must validate without errors."""
+    doc, issues = checked(text)
+    errors = [i.format() for i in issues if i.severity == "error"]
     assert errors == [], errors
-    return compile_flow(doc, source, frozenset(org.directorates))
+    return compile_flow(doc, textwrap.dedent(text), frozenset(organization().directorates))
 
 
 def person(person_id: str, *roles: str) -> Person:
