@@ -374,6 +374,8 @@ class FlowChecker:
             self.check_legal_bases()
         if doc.receipt is not None:
             self.check_field(("receipt", "email"), doc.receipt.email, "receipt email")
+        for i, name in enumerate(doc.intake or []):
+            self.check_field(("intake", i), name, "intake")
         if doc.duplicates is not None:
             spec = doc.duplicates
             for i, name in enumerate(spec.contact):
@@ -388,7 +390,17 @@ class FlowChecker:
         return self.issues
 
     def check_open311(self, spec: schema.Open311Doc) -> None:
-        """Open311 parameters land in declared fields; preset values fit them."""
+        """Open311 parameters land in declared fields; preset values fit them; the
+        civic apps' role is one that may start the flow."""
+        if spec.role is not None:
+            self.check_role(("open311", "role"), spec.role)
+            starters = self.doc.starters
+            if starters is not None and spec.role not in starters:
+                self.error(
+                    ("open311", "role"),
+                    f"role '{spec.role}' must be one of 'starters:' to submit requests",
+                    "open311-role",
+                )
         for parameter, name in spec.fields.items():
             self.check_field(("open311", "fields", parameter), name, f"open311 {parameter}")
         presets = [(("open311", "set"), spec.set_)] + [
@@ -803,6 +815,8 @@ class FlowChecker:
             self.check_role((*path, "roles", i), role)
         for i, name in enumerate(event.requires):
             self.check_field((*path, "requires", i), name, f"event '{eid}' requires")
+        for i, name in enumerate(event.accepts):
+            self.check_field((*path, "accepts", i), name, f"event '{eid}' accepts")
         for name, value in event.set_.items():
             self.check_field_key((*path, "set", name), name, f"event '{eid}' sets")
             problem = self.literal_problem(name, value)

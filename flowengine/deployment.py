@@ -15,18 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowengine import faults, runtime, schema
+from flowengine import faults, runtime
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.engine import Engine
 from flowengine.errors import ConfigurationError, InvalidData, Issue, UnknownFlow
 from flowengine.expressions import ExpressionError, compile_expression
 from flowengine.flowset import ValidationReport
-from flowengine.instance import HistoryEntry
 from flowengine.loader import YamlLoadError, load_text
 from flowengine.versions import Change, InstancePlan, diff, plan_instance
 
-MIGRATION_EVENT = "migrated"
+MIGRATION_EVENT = runtime.MIGRATION_EVENT
 
 
 @dataclass(frozen=True)
@@ -146,32 +145,10 @@ def _migrate_one(
         instance = unit.load_instance(instance_id, lock=True)
         if instance is None or instance.version != before.version or instance.status != "active":
             return False  # done by an earlier, interrupted run
-        now = engine.clock()
-        step = runtime.Step(after, instance.evolve(version=after.version), actor, now)
-        new_states = []
-        for seq_offset, state in enumerate(instance.states, start=1):
-            target = maps.get(state, state)
-            new_states.append(target)
-            step.result.history.append(
-                HistoryEntry(
-                    instance_id=instance.id,
-                    seq=instance.row_version + seq_offset,
-                    event=MIGRATION_EVENT,
-                    from_state=state,
-                    to_state=target,
-                    actor=actor,
-                    at=now,
-                    comment=f"v{before.version} → v{after.version}",
-                )
-            )
-            if before.states[state].waits_for_people:
-                step.result.closed.append(state)
-        step._set(states=tuple(new_states))
-        for target in new_states:
-            doc = after.states[target].doc
-            if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
-                step.open_work(after.states[target], doc)
-        engine.save_step(unit, step.result, instance, after)
+        result = runtime.migrate(
+            before, after, instance, maps, actor, engine.clock(), engine.timezone
+        )
+        engine.save_step(unit, result, instance, after)
     faults.point("after_one_migration")
     return True
 

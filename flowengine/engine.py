@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
-from flowengine import audit, duplicates, faults, privacy, runtime, schema
+from flowengine import audit, duplicates, faults, policy, privacy, runtime, schema
 from flowengine.config import database_url
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.documents import parse_document
@@ -36,11 +34,11 @@ from flowengine.errors import (
     ConcurrentUpdate,
     ConfigurationError,
     DefinitionError,
+    DuplicateKey,
     IdempotencyConflict,
     InvalidData,
     NotFound,
     PermissionDenied,
-    StorageError,
     TransitionNotAllowed,
     UnknownFlow,
     UnknownInstance,
@@ -60,11 +58,11 @@ from flowengine.instance import (
 )
 from flowengine.loader import load_text
 from flowengine.privacy import MASK
-from flowengine.storage.sql import SqlStore, StepWrites, Unit
+from flowengine.storage import open_store
+from flowengine.storage.ports import StepWrites, Store, UnitOfWork
 from flowengine.values import values_from_text
 
-# The organisation role whose holders manage a directorate's work (reassignment).
-MANAGER_ROLE = "mudur"
+MANAGER_ROLE = policy.MANAGER_ROLE
 RECEIPT_STATE = "_receipt"  # the outbox `state` of a receipt sent on start
 
 
@@ -85,7 +83,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         definitions: Mapping[str, FlowDefinition],
         organization: schema.OrganizationDoc | None,
         clock: Callable[[], datetime] | None = None,
@@ -133,9 +131,9 @@ class Engine:
             )
             for fid, parsed in report.flows.items()
         }
-        store = SqlStore(resolved)
+        store = open_store(resolved)
         if upgrade is None:
-            upgrade = store.engine.dialect.name == "sqlite"
+            upgrade = store.embedded
         if upgrade:
             store.upgrade()
         elif store.schema_revision() is None:
@@ -156,7 +154,7 @@ class Engine:
     # -- definitions ------------------------------------------------------------
 
     def definition(
-        self, flow: str, version: int | None = None, unit: Unit | None = None
+        self, flow: str, version: int | None = None, unit: UnitOfWork | None = None
     ) -> FlowDefinition:
         """The definition of ``flow`` at ``version`` (the current file when None)."""
         if version is None:
@@ -197,7 +195,7 @@ class Engine:
                 done.append((flow, definition.version, self._deploy(unit, definition)))
         return done
 
-    def _deploy(self, unit: Unit, definition: FlowDefinition) -> bool:
+    def _deploy(self, unit: UnitOfWork, definition: FlowDefinition) -> bool:
         """Store ``definition`` unless that version is there; True when it was stored."""
         key = (definition.flow, definition.version)
         known = self._deployed.get(key)
@@ -220,7 +218,7 @@ class Engine:
             )
         return False
 
-    def newest(self, unit: Unit, flow: str) -> FlowDefinition:
+    def newest(self, unit: UnitOfWork, flow: str) -> FlowDefinition:
         """The definition new instances of ``flow`` start on: the newest deployed or the file."""
         current = self.definition(flow)
         latest = unit.latest_version(flow)
@@ -314,7 +312,7 @@ class Engine:
                 return definition.doc.roles[role].title
         return role
 
-    def _person(self, unit: Unit, person_id: str) -> Person:
+    def _person(self, unit: UnitOfWork, person_id: str) -> Person:
         person = unit.person(person_id, self.today())
         if person is None:
             raise UnknownPerson(person_id)
@@ -338,27 +336,22 @@ class Engine:
         fields = self.definition(flow).fields
         data = {**data, **values_from_text(fields, text_data or {})}
 
-        def run(unit: Unit) -> Instance:
+        def run(unit: UnitOfWork) -> Instance:
             definition = self.newest(unit, flow)
             person = self._person(unit, actor)
-            if not any(person.holds(role) for role in definition.starters):
-                raise _refusal(
-                    PermissionDenied(
-                        f"{actor} may not start '{flow}': it needs one of the roles "
-                        f"{', '.join(definition.starters)}"
-                    ),
-                    None,
-                    flow,
-                    actor,
-                    "start",
-                )
+            try:
+                merged = runtime.new_instance_data(definition, data, person)
+            except PermissionDenied as exc:
+                raise _refusal(exc, None, flow, actor, "start") from None
             self._deploy(unit, definition)
-            return self._start_in(unit, definition, dict(data), actor)
+            return self._start_in(unit, definition, merged, actor)
 
         request = _request_hash("start", flow, dict(data), actor)
         return self._command(idempotency_key, request, run)
 
-    def _command(self, key: str | None, request: str, run: Callable[[Unit], Instance]) -> Instance:
+    def _command(
+        self, key: str | None, request: str, run: Callable[[UnitOfWork], Instance]
+    ) -> Instance:
         """Run one command in one transaction, with idempotency and refusal auditing.
 
         A repeated ``key`` returns the instance it produced; the same key with another
@@ -382,20 +375,22 @@ class Engine:
         except PermissionDenied as exc:
             self._record_refusal(exc)
             raise
-        except IntegrityError as exc:
+        except DuplicateKey:
             if key:
                 return self._after_race(key, request)
-            raise StorageError(f"the database refused a duplicate row: {exc.orig}") from exc
+            raise
 
     def _start_in(
         self,
-        unit: Unit,
+        unit: UnitOfWork,
         definition: FlowDefinition,
         data: dict[str, Any],
         actor: str,
         parent: tuple[str, str] | None = None,
     ) -> Instance:
-        merged = runtime.new_instance_data(definition, data)
+        """Number, start and save a new instance; ``data`` is checked already when a
+        person started it (:func:`runtime.new_instance_data`), a child's here."""
+        merged = data if parent is None else runtime.new_instance_data(definition, data)
         now = self.clock()
         year = now.astimezone(UTC).year
         seq = unit.next_sequence(definition.flow, year)
@@ -418,10 +413,11 @@ class Engine:
             audit_salt=audit.new_salt(),
         )
         result = runtime.start(definition, blank, actor, now, self.timezone)
-        self._send_receipt(result, definition)
-        return self._save(unit, result, None, definition)
+        return self._save(unit, self._with_receipt(result, definition), None, definition)
 
-    def _send_receipt(self, result: runtime.StepResult, definition: FlowDefinition) -> None:
+    def _with_receipt(
+        self, result: runtime.StepResult, definition: FlowDefinition
+    ) -> runtime.StepResult:
         """The receipt as the first message to the citizen (the flow's `receipt:`).
 
         The payload names the field holding their address; the e-mail connector
@@ -430,7 +426,7 @@ class Engine:
         spec = definition.doc.receipt
         instance = result.instance
         if spec is None or not instance.data.get(spec.email):
-            return
+            return result
         from flowengine import receipt_text  # only flows that send receipts need it
 
         made = receipt_text.build(
@@ -443,7 +439,8 @@ class Engine:
         }
         # not the start state's: withdrawing that state (a merge at intake) must
         # not withdraw the citizen's receipt
-        result.effects.insert(0, Effect(instance.id, "email", payload, RECEIPT_STATE))
+        receipt = Effect(instance.id, "email", payload, RECEIPT_STATE)
+        return dataclasses.replace(result, effects=(receipt, *result.effects))
 
     def fire(
         self,
@@ -465,7 +462,7 @@ class Engine:
         payload = dict(data or {})
         texts = dict(text_data or {})
 
-        def run(unit: Unit) -> Instance:
+        def run(unit: UnitOfWork) -> Instance:
             person = self._person(unit, actor)
             loaded = unit.load_with_work(ref)
             if loaded is None:
@@ -520,7 +517,7 @@ class Engine:
         scoped to the directorate the work is assigned to. Recorded in the history.
         """
 
-        def run(unit: Unit) -> Instance:
+        def run(unit: UnitOfWork) -> Instance:
             manager = self._person(unit, actor)
             instance = unit.load_instance(ref, lock=True)
             if instance is None:
@@ -537,20 +534,11 @@ class Engine:
                     {"state": f"name the work to reassign with --state (open: {open_states})"}
                 )
             item = chosen[0]
-            if not manager.holds(MANAGER_ROLE) or not any(
-                g.role == MANAGER_ROLE and g.directorate in (None, item.assignee)
-                for g in manager.roles
-            ):
-                raise _refusal(
-                    PermissionDenied(
-                        f"{actor} may not reassign {instance.reference}: it needs the role "
-                        f"{MANAGER_ROLE} for {item.assignee or 'the directorate'}"
-                    ),
-                    instance.id,
-                    instance.flow,
-                    actor,
-                    "reassign",
-                )
+            definition = self.definition(instance.flow, instance.version, unit)
+            try:
+                policy.check_reassign(manager, definition, instance.reference, item)
+            except PermissionDenied as exc:
+                raise _refusal(exc, instance.id, instance.flow, actor, "reassign") from None
             target = unit.person(to)
             assignee: str | None
             if target is not None:
@@ -561,13 +549,11 @@ class Engine:
                 grant = parse_grant(to)
                 self._check_grants([grant])
                 role, assignee = grant.role, grant.directorate
-            unit.reassign(instance.id, item.state, role, assignee)
-            definition = self.definition(instance.flow, instance.version, unit)
-            step = runtime.Step(definition, instance, actor, self.clock(), self.timezone)
-            before = f"{item.role}:{item.assignee}" if item.assignee else item.role
-            note = f"{before} → {to}" + (f" ({reason})" if reason else "")
-            step.record("reassigned", item.state, item.state, comment=note)
-            return self._save(unit, step.result, instance, definition)
+            now = self.clock()
+            result = runtime.reassign(
+                definition, instance, item, role, assignee, to, actor, reason, now, self.timezone
+            )
+            return self._save(unit, result, instance, definition)
 
         return self._command(None, "", run)
 
@@ -576,7 +562,7 @@ class Engine:
     ) -> Instance:
         """Send the signal ``name`` to ``ref`` as ``actor`` (see `signals:` of the flow)."""
 
-        def run(unit: Unit) -> Instance:
+        def run(unit: UnitOfWork) -> Instance:
             person = self._person(unit, actor)
             instance, definition = self._locked(unit, ref)
             try:
@@ -597,7 +583,9 @@ class Engine:
         the flow (the desk that took the request in). A reason is required.
         """
 
-        def act(unit: Unit, instance: Instance, definition: FlowDefinition, why: str) -> Instance:
+        def act(
+            unit: UnitOfWork, instance: Instance, definition: FlowDefinition, why: str
+        ) -> Instance:
             if instance.status != "active":
                 raise TransitionNotAllowed(instance.reference, "cancel", instance.status, [])
             result = runtime.cancel(definition, instance, actor, why, self.clock(), self.timezone)
@@ -653,7 +641,9 @@ class Engine:
         is withdrawn and it gets ``into``'s final reply; :meth:`unmerge` undoes it.
         Allowed to a manager and to the roles that may start the flow."""
 
-        def act(unit: Unit, duplicate: Instance, definition: FlowDefinition, why: str) -> Instance:
+        def act(
+            unit: UnitOfWork, duplicate: Instance, definition: FlowDefinition, why: str
+        ) -> Instance:
             primary, _ = self._locked(unit, into)
             result = runtime.merge(
                 definition, duplicate, primary, actor, why, self.clock(), self.timezone
@@ -665,7 +655,9 @@ class Engine:
     def unmerge(self, ref: str, actor: str, reason: str) -> Instance:
         """Take a merged duplicate back to the states it stood in (before its reply)."""
 
-        def act(unit: Unit, duplicate: Instance, definition: FlowDefinition, why: str) -> Instance:
+        def act(
+            unit: UnitOfWork, duplicate: Instance, definition: FlowDefinition, why: str
+        ) -> Instance:
             return self._unmerge_in(unit, duplicate, definition, actor, why)
 
         return self._managed(ref, actor, reason, "unmerge", act)
@@ -676,23 +668,31 @@ class Engine:
         actor: str,
         reason: str,
         what: str,
-        act: Callable[[Unit, Instance, FlowDefinition, str], Instance],
+        act: Callable[[UnitOfWork, Instance, FlowDefinition, str], Instance],
     ) -> Instance:
         """One command a manager or the desk takes on a case, with its reason:
         the case locked, the actor checked (refusals audited), then ``act``."""
         if not reason.strip():
             raise InvalidData({"reason": f"to {what} a case needs a reason; give --reason"})
 
-        def run(unit: Unit) -> Instance:
+        def run(unit: UnitOfWork) -> Instance:
             person = self._person(unit, actor)
             instance, definition = self._locked(unit, ref)
-            self._may_withdraw(person, definition, instance, actor, what)
+            try:
+                policy.check_withdraw(person, definition, instance.reference, what)
+            except PermissionDenied as exc:
+                raise _refusal(exc, instance.id, instance.flow, actor, what) from None
             return act(unit, instance, definition, reason.strip())
 
         return self._command(None, "", run)
 
     def _unmerge_in(
-        self, unit: Unit, duplicate: Instance, definition: FlowDefinition, actor: str, reason: str
+        self,
+        unit: UnitOfWork,
+        duplicate: Instance,
+        definition: FlowDefinition,
+        actor: str,
+        reason: str,
     ) -> Instance:
         """Unmerge within ``unit``: the states the merge withdrew are its last
         `cancel` rows before the `merge` row."""
@@ -715,24 +715,7 @@ class Engine:
         )
         return self._save(unit, result, duplicate, definition)
 
-    def _may_withdraw(
-        self, person: Person, definition: FlowDefinition, instance: Instance, actor: str, what: str
-    ) -> None:
-        """A manager, or a role that may start the flow, may withdraw or merge a case."""
-        allowed = (MANAGER_ROLE, *definition.starters)
-        if not any(person.holds(role) for role in allowed):
-            raise _refusal(
-                PermissionDenied(
-                    f"{actor} may not {what} {instance.reference}: it needs one of the roles "
-                    f"{', '.join(allowed)}"
-                ),
-                instance.id,
-                instance.flow,
-                actor,
-                what,
-            )
-
-    def _locked(self, unit: Unit, ref: str) -> tuple[Instance, FlowDefinition]:
+    def _locked(self, unit: UnitOfWork, ref: str) -> tuple[Instance, FlowDefinition]:
         """The instance ``ref``, locked for this command, and its flow version."""
         instance = unit.load_instance(ref, lock=True)
         if instance is None:
@@ -741,7 +724,7 @@ class Engine:
 
     def save_step(
         self,
-        unit: Unit,
+        unit: UnitOfWork,
         result: runtime.StepResult,
         previous: Instance | None,
         definition: FlowDefinition,
@@ -751,7 +734,7 @@ class Engine:
 
     def _save(
         self,
-        unit: Unit,
+        unit: UnitOfWork,
         result: runtime.StepResult,
         previous: Instance | None,
         definition: FlowDefinition,
@@ -775,6 +758,8 @@ class Engine:
             history_head=sealed[-1].hash if sealed else instance.history_head,
         )
         timed = definition.timer_delays
+        for item in result.reassigned:
+            unit.reassign(instance.id, item.state, item.role, item.assignee)
         unit.cancel_effects(instance.id, result.withdrawn, now)
         if instance.status != "active":
             cancel: list[str] | None = None if timed or not same_version else []
@@ -819,7 +804,7 @@ class Engine:
         return instance
 
     def _settle_duplicates(
-        self, unit: Unit, original: Instance, replied: dict[str, Any] | None, now: datetime
+        self, unit: UnitOfWork, original: Instance, replied: Mapping[str, Any] | None, now: datetime
     ) -> None:
         """Requests merged into ``original`` get its final reply (and pass it on to
         their own duplicates); if it ended without one, they go back to work."""
@@ -834,7 +819,7 @@ class Engine:
                 note = f"{original.reference} cevapsız kapandı"
                 self._unmerge_in(unit, duplicate, dup_definition, runtime.SYSTEM_ACTOR, note)
 
-    def _cancel_children(self, unit: Unit, parent: Instance, states: list[str]) -> None:
+    def _cancel_children(self, unit: UnitOfWork, parent: Instance, states: Sequence[str]) -> None:
         """Cancel the running children of withdrawn subflow states (and theirs); with
         ``runtime.ALL_CHILDREN``, every child a waiting subflow started (the parent
         ended), never one handed off (`wait: false`)."""
@@ -859,7 +844,7 @@ class Engine:
             )
             self._save(unit, result, child, definition)
 
-    def _round_children(self, unit: Unit, parent: Instance, state: str) -> list[Instance]:
+    def _round_children(self, unit: UnitOfWork, parent: Instance, state: str) -> list[Instance]:
         """The children ``parent`` started since it last entered ``state`` (a foreach)."""
         entered = max(
             (
@@ -876,7 +861,7 @@ class Engine:
         ]
 
     def _foreach_children(
-        self, unit: Unit, parent: Instance, definition: FlowDefinition
+        self, unit: UnitOfWork, parent: Instance, definition: FlowDefinition
     ) -> dict[str, int]:
         """How many children each active `foreach` subflow of ``parent`` has started."""
         counts = {}
@@ -886,7 +871,7 @@ class Engine:
                 counts[state] = len(self._round_children(unit, parent, state))
         return counts
 
-    def _resume_parent(self, unit: Unit, child: Instance) -> None:
+    def _resume_parent(self, unit: UnitOfWork, child: Instance) -> None:
         parent = unit.load_instance(child.parent_id or "", lock=True)
         if parent is None or child.parent_state not in parent.states:
             return  # a hand-off (wait: false) parent has moved on already
@@ -932,7 +917,7 @@ class Engine:
         with self.store.unit() as unit:
             unit.record_refusal(instance_id, flow, actor, action, str(exc), self.clock())
 
-    def _repeated(self, unit: Unit, key: str, request: str) -> Instance | None:
+    def _repeated(self, unit: UnitOfWork, key: str, request: str) -> Instance | None:
         seen = unit.idempotent_result(key)
         if seen is None:
             return None
@@ -949,7 +934,7 @@ class Engine:
         return repeated
 
     @staticmethod
-    def _reload(unit: Unit, instance_id: str) -> Instance:
+    def _reload(unit: UnitOfWork, instance_id: str) -> Instance:
         instance = unit.load_instance(instance_id)
         if instance is None:
             raise UnknownInstance(instance_id)
@@ -1046,7 +1031,7 @@ class Engine:
         return list(dict.fromkeys(e for _, e in pairs))
 
     def _viewable(
-        self, unit: Unit, ref: str, viewer: str
+        self, unit: UnitOfWork, ref: str, viewer: str
     ) -> tuple[Instance, FlowDefinition, Person]:
         """Load ``ref`` for ``viewer`` or raise PermissionDenied (audited)."""
         instance = unit.load_instance(ref)
@@ -1114,7 +1099,7 @@ class Engine:
 
     # -- time ---------------------------------------------------------------------
 
-    def due_clock(self, unit: Unit) -> datetime:
+    def due_clock(self, unit: UnitOfWork) -> datetime:
         """'Now' for due-ness: the database's clock unless a clock was given."""
         return self.clock() if self.fixed_clock else unit.database_now()
 

@@ -17,6 +17,7 @@ callback is ever named by a string from YAML.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from flowengine import clocks, privacy, schema
+from flowengine import clocks, policy, privacy, schema
 from flowengine.definition import JOINED, SKIPPED, FlowDefinition, StateDef, field_defaults
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.errors import (
@@ -163,8 +164,8 @@ class SpawnRequest:
 
 
 @dataclass
-class StepResult:
-    """Everything one command changes."""
+class _Draft:
+    """What a step has changed so far (mutable while the :class:`Step` runs)."""
 
     instance: Instance
     history: list[HistoryEntry] = field(default_factory=list)
@@ -173,13 +174,48 @@ class StepResult:
     effects: list[Effect] = field(default_factory=list)
     spawns: list[SpawnRequest] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
-    # states withdrawn by a cancel: their undelivered effects are dropped
     withdrawn: list[str] = field(default_factory=list)
-    # waiting subflow states withdrawn: their running children are cancelled
     cancel_children: list[str] = field(default_factory=list)
+    reassigned: list[WorkItem] = field(default_factory=list)
+    replied: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Everything one command changes; the engine persists exactly this."""
+
+    instance: Instance
+    history: tuple[HistoryEntry, ...] = ()
+    opened: tuple[WorkItem, ...] = ()
+    closed: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    spawns: tuple[SpawnRequest, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    # states withdrawn by a cancel: their undelivered effects are dropped
+    withdrawn: tuple[str, ...] = ()
+    # waiting subflow states withdrawn: their running children are cancelled
+    cancel_children: tuple[str, ...] = ()
+    # open work given to another role or person (same state, same deadline)
+    reassigned: tuple[WorkItem, ...] = ()
     # the fields of a final reply given in this step (duplicates merged into the
     # instance get the same answer)
-    replied: dict[str, Any] | None = None
+    replied: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, draft: _Draft) -> StepResult:
+        return cls(
+            instance=draft.instance,
+            history=tuple(draft.history),
+            opened=tuple(draft.opened),
+            closed=tuple(draft.closed),
+            effects=tuple(draft.effects),
+            spawns=tuple(draft.spawns),
+            timers=tuple(draft.timers),
+            withdrawn=tuple(draft.withdrawn),
+            cancel_children=tuple(draft.cancel_children),
+            reassigned=tuple(draft.reassigned),
+            replied=None if draft.replied is None else dict(draft.replied),
+        )
 
 
 def _render(template: str, data: Mapping[str, Any]) -> str:
@@ -258,7 +294,7 @@ class Step:
         self.now = now
         self.timezone = timezone
         self.child = child
-        self.result = StepResult(instance)
+        self.result = _Draft(instance)
         self._seq = instance.row_version
         self.acting_for: str | None = None
         self._forking: set[str] = set()  # parallels whose branches are being entered
@@ -394,7 +430,7 @@ class Step:
                 assert isinstance(state.doc, (schema.TaskState, schema.ApprovalState))  # noqa: S101
                 self.open_work(state, state.doc)
                 self.consume_waiting_signal(name)
-        return self.result
+        return StepResult.of(self.result)
 
     def leave(self, name: str) -> None:
         state = self.definition.states[name]
@@ -697,8 +733,16 @@ class Step:
         self.schedule_timers(state.name)
 
 
-def new_instance_data(definition: FlowDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults plus ``data``, checked for unknown fields, types and required fields."""
+def new_instance_data(
+    definition: FlowDefinition, data: Mapping[str, Any], person: Person | None = None
+) -> dict[str, Any]:
+    """Defaults plus ``data``, checked for unknown fields, types and required fields.
+
+    ``person`` starts it (None: the engine itself, for a subflow's child): their
+    start must be allowed and may set only the fields :mod:`policy` gives them.
+    """
+    if person is not None:
+        policy.check_start(definition, person, data)
     check_values(definition, data, "start")
     merged = {**field_defaults(definition.doc), **data}
     missing = {
@@ -840,6 +884,7 @@ def fire(
     step.acting_for = authorize(
         definition, instance, state, spec, person, step.variables(), (work or {}).get(state)
     )
+    policy.check_event_payload(definition, state, event, payload, f"{instance.reference} {event}")
     check_values(definition, payload, f"{instance.reference} {event}")
     before = dict(instance.data)
     step._set(data={**instance.data, **payload})
@@ -1140,4 +1185,58 @@ def fire_timer(
         step.leave(timer.state)
     step.record("timer", timer.state, target, comment=note)
     step.enter(target)
+    return step.settle()
+
+
+def reassign(
+    definition: FlowDefinition,
+    instance: Instance,
+    item: WorkItem,
+    role: str,
+    assignee: str | None,
+    to: str,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Give the open work ``item`` to ``role`` (and ``assignee``; ``to`` as the
+    manager named them): same state, same deadline, and a `reassigned` history
+    row saying from whom to whom and why."""
+    step = Step(definition, instance, actor, now, timezone)
+    step.result.reassigned.append(dataclasses.replace(item, role=role, assignee=assignee))
+    before = f"{item.role}:{item.assignee}" if item.assignee else item.role
+    note = f"{before} → {to}" + (f" ({reason})" if reason else "")
+    step.record("reassigned", item.state, item.state, comment=note)
+    return step.settle()
+
+
+MIGRATION_EVENT = "migrated"
+
+
+def migrate(
+    before: FlowDefinition,
+    after: FlowDefinition,
+    instance: Instance,
+    mapping: Mapping[str, str],
+    actor: str,
+    now: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepResult:
+    """Move ``instance`` from version ``before`` to ``after``: each active state to
+    its mapped (or same-named) state, one `migrate` history row per state, the old
+    work closed and the new states' work opened."""
+    step = Step(after, instance.evolve(version=after.version), actor, now, timezone)
+    targets = []
+    for state in instance.states:
+        target = mapping.get(state, state)
+        targets.append(target)
+        step.record(MIGRATION_EVENT, state, target, comment=f"v{before.version} → v{after.version}")
+        if before.states[state].waits_for_people:
+            step.result.closed.append(state)
+    step._set(states=tuple(targets))
+    for target in targets:
+        doc = after.states[target].doc
+        if isinstance(doc, (schema.TaskState, schema.ApprovalState)):
+            step.open_work(after.states[target], doc)
     return step.settle()

@@ -133,6 +133,9 @@ class EventDoc(Model):
     when: str | None = None
     roles: list[str] | None = None
     requires: list[str] = Field(default_factory=list)
+    # extension: fields the event's payload may also carry, not required; no
+    # other field may be written by firing it (flowengine/policy.py)
+    accepts: list[str] = Field(default_factory=list)
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
     compute: dict[str, str] = Field(default_factory=dict)
     comment: Literal["required", "optional"] | None = None
@@ -190,6 +193,9 @@ class Open311Doc(Model):
     services: dict[str, Open311ServiceDoc] = Field(min_length=1)
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
     fields: dict[Open311Parameter, str] = Field(default_factory=dict)
+    # the civic apps' role: a start by a person holding no other starter role
+    # sets only the mapped fields, and the preset ones only to their presets
+    role: str | None = None
 
 
 class LegalBasisDoc(Model):
@@ -372,5 +378,7 @@ class FlowDoc(Model):
     receipt: ReceiptDoc | None = None
     # extension: Open311 intake (`flowengine serve`, /open311/v2/)
     open311: Open311Doc | None = None
+    # extension: the fields a start may set (default: every field no event writes)
+    intake: list[str] | None = None
     start: str
     states: dict[str, StateDoc] = Field(min_length=1)

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from flowengine import citizen, schema
+from flowengine import citizen, policy, schema
 from flowengine.definition import FlowDefinition
 from flowengine.engine import Engine
 from flowengine.errors import (
@@ -160,9 +160,7 @@ def inbox(request: Request) -> HTMLResponse:
     engine = engine_of(request)
     now = engine.clock()
     tasks = engine.tasks(person.id)
-    startable = [
-        d for _, d in sorted(engine.current.items()) if any(person.holds(r) for r in d.starters)
-    ]
+    startable = [d for _, d in sorted(engine.current.items()) if policy.may_start(d, person)]
     return render(
         request,
         "inbox.html",
@@ -180,17 +178,13 @@ def inbox(request: Request) -> HTMLResponse:
 def new_case_page(request: Request, flow: str) -> HTMLResponse:
     person = staff(request)
     definition = engine_of(request).definition(flow)
-    if not any(person.holds(r) for r in definition.starters):
-        raise PermissionDenied(
-            f"{person.id} may not start '{flow}': it needs one of the roles "
-            f"{', '.join(definition.starters)}"
-        )
+    fields = policy.start_rule(definition, person).fields  # PermissionDenied: a 403 page
     return render(
         request,
         "new_case.html",
         person=person,
         definition=definition,
-        inputs=[_input(engine_of(request), definition, n) for n in definition.fields],
+        inputs=[_input(engine_of(request), definition, n) for n in fields],
         values={},
     )
 
@@ -215,7 +209,7 @@ def _new_case(request: Request, flow: str, values: dict[str, str]) -> Response:
             status_code=status,
             person=person,
             definition=definition,
-            inputs=[_input(engine, definition, n) for n in definition.fields],
+            inputs=[_input(engine, definition, n) for n in _start_fields(definition, person)],
             values=values,
             error=page_message(
                 request, exc, {n: f.title or n for n, f in definition.fields.items()}
@@ -269,14 +263,9 @@ def _fire(request: Request, ref: str, event: str, values: dict[str, str]) -> Res
     try:
         instance = engine.get(ref)
         definition = engine.definition(instance.flow, instance.version)
-        # only what the event's form asks for: a form cannot overwrite other fields
-        # (a directorate could otherwise overwrite personal data it cannot see)
-        asked = {
-            n
-            for s in instance.states
-            for n in _events(definition, s).get(event, _NO_EVENT).requires
-        }
-        texts = {k: v for k, v in values.items() if k in asked and v.strip()}
+        # every field the form sent: the runtime refuses one the event does not ask
+        # for (policy.event_inputs), so a forged form writes nothing
+        texts = {k: v for k, v in values.items() if k in definition.fields and v.strip()}
         engine.fire(
             ref,
             event,
@@ -402,9 +391,6 @@ def http_error_page(request: Request, status: int, message: str) -> Response:
 # -- helpers -------------------------------------------------------------------------
 
 
-_NO_EVENT = schema.EventDoc(to="")
-
-
 @dataclass(frozen=True)
 class Input:
     """One form control for a field of the flow."""
@@ -442,6 +428,13 @@ def _input(
     return Input(name, title, kinds.get(spec.type, "text"), needed)
 
 
+def _start_fields(definition: FlowDefinition, person: Person) -> tuple[str, ...]:
+    try:
+        return policy.start_rule(definition, person).fields
+    except PermissionDenied:
+        return ()
+
+
 def _events(definition: FlowDefinition, state: str) -> dict[str, schema.EventDoc]:
     return definition.events(state) if state in definition.states else {}
 
@@ -461,7 +454,10 @@ def _actions(
                     state=state,
                     event=eid,
                     title=_event_title(definition, state, eid),
-                    inputs=tuple(_input(engine, definition, n, True) for n in event.requires),
+                    inputs=tuple(
+                        _input(engine, definition, n, n in event.requires)
+                        for n in policy.event_inputs(definition, state, eid)
+                    ),
                     comment=comment,
                     danger=is_reject,
                 )

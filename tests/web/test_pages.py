@@ -58,11 +58,14 @@ def test_a_request_is_started_from_a_form_built_from_the_fields(web: Web) -> Non
     log_in(web.client, "ayse")
     form = web.client.get("/flows/bizim_masa/new").text
     assert '<select name="kanal" required>' in form and '<textarea name="metin"' in form
-    assert '<option value="fen_isleri" >Fen İşleri Müdürlüğü</option>' in form
+    # a step's answer (the directorate referred to, the reply) is no field of intake
+    assert 'name="mudurluk"' not in form and 'name="vatandasa_cevap"' not in form
     values = {k: str(v) for k, v in LAMBA.items()}
     done = web.client.post("/flows/bizim_masa/new", data={"csrf": csrf_of(form), **values})
     assert done.url.path.startswith("/cases/BM-")
     assert "Başvuru kaydedildi" in done.text and "Zeynep Kaya" in done.text
+    # the referral's form offers the organisation's directorates to choose from
+    assert '<option value="fen_isleri" >Fen İşleri Müdürlüğü</option>' in done.text
     missing = web.client.post(
         "/flows/bizim_masa/new", data={"csrf": csrf_of(form), "kanal": "whatsapp"}
     )
@@ -129,11 +132,20 @@ def test_a_form_changes_only_the_fields_its_event_asks_for(web: Web) -> None:
     web.engine.fire(ref, "havale_et", "ayse", data={"mudurluk": "fen_isleri"})
     log_in(web.client, "mehmet")
     page = web.client.get(f"/cases/{ref}").text
-    web.client.post(
+    forged = web.client.post(
         f"/cases/{ref}/events/cevap_ver",
         data={"csrf": csrf_of(page), "mudurluk_cevabi": "Onarıldı.", "telefon": "0000000000",
               "row_version": "²"},
     )  # fmt: skip
+    # the runtime's rule refuses the field by name, and nothing of the event is written
+    assert "Telefon" in forged.text and "does not ask for this field" in forged.text
+    data = web.engine.get(ref).data
+    assert data.get("mudurluk_cevabi") is None and data["telefon"] == LAMBA["telefon"]
+    page = forged.text
+    web.client.post(
+        f"/cases/{ref}/events/cevap_ver",
+        data={"csrf": csrf_of(page), "mudurluk_cevabi": "Onarıldı."},
+    )
     data = web.engine.get(ref).data
     assert data["mudurluk_cevabi"] == "Onarıldı." and data["telefon"] == LAMBA["telefon"]
 
