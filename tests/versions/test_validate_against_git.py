@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli.helpers import run_main
 from tests.conftest import FLOWS, ROOT
 
 
@@ -30,10 +30,7 @@ def test_an_edit_without_a_version_bump_fails_against_the_previous_revision(
     target.write_text(target.read_text("utf-8").replace("title: Sosyal", "title: Yeni Sosyal", 1))
 
     def validate() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowengine", "validate", str(flows), "--against-git", "HEAD"],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        return run_main(["validate", str(flows), "--against-git", "HEAD"], cwd=ROOT)
 
     failed = validate()
     assert failed.returncode == 1

@@ -128,6 +128,7 @@ def test_migration_refuses_to_strand_then_moves_each_case_once(
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance  # a real process killed at a crash point
 def test_interrupted_migration_of_a_thousand_resumes_exactly_once(
     db_url: str, tmp_path: Path
 ) -> None:
