@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check flowengine tests benchmarks demo
 	$(BIN)/ruff format --check flowengine tests benchmarks demo
+	$(BIN)/lint-imports  # the layers and contracts of [tool.importlinter]
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict flowengine
