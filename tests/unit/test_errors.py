@@ -101,7 +101,7 @@ class TestErrorTree:
         assert sorted(names) == sorted(set(names))
 
     def test_every_exception_defined_in_flowengine_is_a_flowengine_error(self) -> None:
-        """An exception class flowengine defines joins the tree, unless it never leaves its module."""
+        """An exception flowengine defines is in the tree, unless it never leaves its module."""
         outside = []
         for name in _all_modules():
             module = importlib.import_module(name)
