@@ -41,7 +41,7 @@ def report_bizim_masa(
     as_json: AsJson = False,
 ) -> None:
     """Requests per channel, neighbourhood, directorate and type; reply times; deadlines."""
-    from flowengine import reports
+    from flowengine.desk import reports
 
     with open_engine() as engine:
         last = _day(until, "--to") or engine.clock().date()
@@ -71,7 +71,7 @@ def demo_data(
     seed: Annotated[int, typer.Option("--seed", help="The same seed, the same data.")] = 2026,
 ) -> None:
     """Fill the database with a realistic year of generated Bizim Masa requests."""
-    from flowengine import demo_data as generator
+    from flowengine.desk import demo_data as generator
 
     with open_engine() as engine:
         made = generator.generate(engine, requests, days=days, seed=seed)
@@ -93,7 +93,7 @@ def receipt(
     ] = False,
 ) -> None:
     """The receipt (alındı belgesi) of a request: printable HTML, or as a message."""
-    from flowengine import receipts
+    from flowengine.desk import receipts
 
     with open_engine() as engine:
         made = receipts.receipt(engine, ref, actor)

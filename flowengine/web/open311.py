@@ -19,8 +19,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from flowengine import citizen, schema
+from flowengine import schema
 from flowengine.definition import FlowDefinition
+from flowengine.desk import citizen
 from flowengine.errors import FlowEngineError, InvalidData, NotFound
 from flowengine.instance import Person
 from flowengine.web.forms import repair_raw_utf8

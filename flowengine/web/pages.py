@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from flowengine import citizen, policy, schema
+from flowengine import policy, schema
 from flowengine.definition import FlowDefinition
+from flowengine.desk import citizen
 from flowengine.engine import Engine
 from flowengine.errors import (
     ConcurrentUpdate,

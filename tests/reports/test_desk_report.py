@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from flowengine import demo_data, reports, trust
+from flowengine import trust
+from flowengine.desk import demo_data, reports
 from flowengine.engine import Engine
 from flowengine.storage import tables as t
 from tests.cli.helpers import cli, ok

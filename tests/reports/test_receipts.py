@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flowengine import receipts
+from flowengine.desk import receipts
 from flowengine.engine import Engine
 from tests.cli.helpers import LAMBA as LAMBA_ARGS
 from tests.cli.helpers import ok

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from flowengine.citizen import status_code
+from flowengine.desk.citizen import status_code
 from tests.engine.helpers import LAMBA
 from tests.web.conftest import Web, csrf_of
 

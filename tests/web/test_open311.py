@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.citizen import status_code
+from flowengine.desk.citizen import status_code
 from tests.engine.helpers import LAMBA
 from tests.web.conftest import Web
 
