@@ -14,7 +14,7 @@ import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from flowengine import schema
 from flowengine.durations import DurationSyntaxError, parse_duration
@@ -387,6 +387,8 @@ class FlowChecker:
             self.check_duration(("duplicates", "within"), spec.within)
         if doc.open311 is not None:
             self.check_open311(doc.open311)
+        if doc.desk is not None:
+            self.check_desk(doc.desk)
         return self.issues
 
     def check_open311(self, spec: schema.Open311Doc) -> None:
@@ -413,6 +415,63 @@ class FlowChecker:
                 problem = self.literal_problem(name, value)
                 if problem:
                     self.error((*path, name), f"value for '{name}' {problem}", "set-value")
+
+    # what each `desk:` key may name: the receipt and report print text, count
+    # enum values, and read directorates by the organisation's ids
+    DESK_TYPES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "applicant": ("string", "text"),
+        "phone": ("string",),
+        "channel": ("enum",),
+        "kind": ("enum",),
+        "subject": ("string", "text"),
+        "place": ("string", "text", "enum"),
+        "directorate": ("string", "enum"),
+    }
+
+    def check_desk(self, spec: schema.DeskDoc) -> None:
+        """Every field the desk reads is declared and of a type the desk can print or count."""
+        for key, kinds in self.DESK_TYPES.items():
+            name = getattr(spec, key)
+            if name is None:
+                continue
+            field = self.fields.get(name)
+            if field is None:
+                self.check_field(("desk", key), name, f"desk {key}")
+            elif field.type not in kinds:
+                self.error(
+                    ("desk", key),
+                    f"desk {key} '{name}' is a {field.type}; it must be " + " or ".join(kinds),
+                    "desk-field",
+                )
+            elif key == "directorate" and not field.directorate:
+                self.error(
+                    ("desk", key),
+                    f"desk directorate '{name}' must be marked 'directorate: true' "
+                    "(its values are the organisation file's directorates)",
+                    "desk-field",
+                )
+        for name, titles in spec.titles.items():
+            field = self.fields.get(name)
+            if field is None:
+                self.check_field_key(("desk", "titles", name), name, "desk titles of")
+                continue
+            if field.type != "enum":
+                self.error(
+                    ("desk", "titles", name),
+                    f"desk titles are for enum values; '{name}' is a {field.type}",
+                    "desk-field",
+                    key=True,
+                )
+                continue
+            for value in titles:
+                if value not in (field.values or []):
+                    hint = did_you_mean(value, field.values or [])
+                    self.error(
+                        ("desk", "titles", name, value),
+                        f"'{value}' is not a value of '{name}'{hint}",
+                        "desk-field",
+                        key=True,
+                    )
 
     def check_legal_bases(self) -> None:
         """`legal_basis` names an enum field whose every value is a declared basis."""

@@ -164,6 +164,31 @@ class DuplicatesDoc(Model):
     within: str = "30d"
 
 
+class DeskDoc(Model):
+    """Extension: the fields the citizen desk reads (flowengine/desk/, receipt_text.py).
+
+    The receipt, the desk report and the status lookup find a request's
+    applicant, channel, subject… by these names, never by a name in the code;
+    a field left out is left off the receipt and the report.
+    """
+
+    applicant: str | None = None  # the citizen's name, printed on the receipt
+    phone: str | None = None  # its last four digits prove a /durum lookup is theirs
+    channel: str | None = None  # an enum: how the request came (receipt, report)
+    kind: str | None = None  # an enum: istek, talep, öneri, şikâyet… (report)
+    subject: str | None = None  # the receipt's subject; the report's open cases
+    place: str | None = None  # the neighbourhood (report)
+    directorate: str | None = None  # a `directorate: true` field: referred to (report)
+    # how an enum field's values are printed: {kanal: {yuz_yuze: Yüz yüze}}
+    titles: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    def title(self, name: str | None, value: object) -> str:
+        """``value`` of field ``name`` as printed: its title, else itself ('' for none)."""
+        if value is None:
+            return ""
+        return self.titles.get(name or "", {}).get(str(value), str(value))
+
+
 # The Open311 GeoReport v2 request parameters a flow field can take; two are
 # derived: `name` (first_name and last_name) and `title` (the description's
 # first line, cut to the field's max_length).
@@ -376,6 +401,8 @@ class FlowDoc(Model):
     duplicates: DuplicatesDoc | None = None
     # extension: the receipt as the first message to the citizen (receipts.py)
     receipt: ReceiptDoc | None = None
+    # extension: the fields the desk's receipt, report and status lookup read
+    desk: DeskDoc | None = None
     # extension: Open311 intake (`flowengine serve`, /open311/v2/)
     open311: Open311Doc | None = None
     # extension: the fields a start may set (default: every field no event writes)

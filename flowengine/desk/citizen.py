@@ -1,8 +1,9 @@
 """What a citizen may learn about their own request, and how they prove it is theirs.
 
 The status page (``/durum``) asks for the reference number and a second
-factor: the last four digits of the phone number given with the request, or
-the status code printed on the receipt. The code is derived from the
+factor: the last four digits of the phone number given with the request (the
+field the flow's ``desk: phone`` names), or the status code printed on the
+receipt. The code is derived from the
 instance's own random salt, so it needs no column and cannot be guessed from
 the reference. Failed lookups are throttled per client and per reference.
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine import runtime
 from flowengine.accounts import Accounts, Throttle
+from flowengine.desk import desk_fields
 from flowengine.duplicates import phone_digits
 from flowengine.errors import NotFound, UnknownInstance
 from flowengine.instance import Instance
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     from flowengine.engine import Engine
 
 STATUS_THROTTLE = Throttle("status lookup", limit=5, window=timedelta(minutes=15))
-PHONE_FIELDS = ("telefon",)
 _NO_MATCH = "no request with that reference number and code; check both and try again"
 
 
@@ -53,20 +54,17 @@ class PublicStatus:
     replies: tuple[PublicReply, ...]
 
 
-def _matches(instance: Instance, factor: str) -> bool:
+def _matches(instance: Instance, factor: str, phone_field: str | None) -> bool:
     given = factor.strip().replace(" ", "").upper()
     if not given:
         return False
     code = status_code(instance)
     if code is not None and hmac.compare_digest(given.encode(), code.encode()):
         return True
-    if re.fullmatch("[0-9]{4}", given) is None:
+    if phone_field is None or re.fullmatch("[0-9]{4}", given) is None:
         return False
-    for name in PHONE_FIELDS:
-        phone = phone_digits(instance.data.get(name))
-        if phone is not None and hmac.compare_digest(phone[-4:].encode(), given.encode()):
-            return True
-    return False
+    phone = phone_digits(instance.data.get(phone_field))
+    return phone is not None and hmac.compare_digest(phone[-4:].encode(), given.encode())
 
 
 def lookup(engine: Engine, reference: str, factor: str, client: str) -> PublicStatus:
@@ -83,10 +81,20 @@ def lookup(engine: Engine, reference: str, factor: str, client: str) -> PublicSt
         instance = engine.get(reference)
     except UnknownInstance:
         instance = None
-    if instance is None or instance.reference != reference or not _matches(instance, factor):
+    if (
+        instance is None
+        or instance.reference != reference
+        or not _matches(instance, factor, _phone_field(engine, instance))
+    ):
         accounts.fail(STATUS_THROTTLE, keys)
         raise NotFound(_NO_MATCH)
     return public_status(engine, instance)
+
+
+def _phone_field(engine: Engine, instance: Instance) -> str | None:
+    """The field whose last four digits prove the request (``desk: phone``), if any."""
+    desk = desk_fields(engine, engine.definition(instance.flow, instance.version))
+    return desk.phone if desk is not None else None
 
 
 def public_status(engine: Engine, instance: Instance) -> PublicStatus:

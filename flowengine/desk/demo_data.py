@@ -17,6 +17,10 @@ The rows are what the engine itself writes: the instance, its work items
 command at a time (100,000 requests take about a minute on SQLite instead of
 several), and no outbox rows or timers are made for the past. The same seed
 gives the same data. Names and phone numbers are invented.
+
+The applicant, phone, channel, kind, subject, place and directorate are
+written to the fields the flow's ``desk:`` names (the report reads them
+there); the path itself, its events and their answers, is Bizim Masa's.
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flowengine import audit
+from flowengine import audit, schema
 from flowengine.definition import FlowDefinition
 from flowengine.engine import Engine
-from flowengine.errors import InvalidData
+from flowengine.errors import ConfigurationError, InvalidData
 from flowengine.instance import HistoryEntry, Instance, Status, WorkItem
 
 FLOW = "bizim_masa"
@@ -102,6 +106,12 @@ def generate(
         raise InvalidData({"requests": "give a positive number of requests"})
     if FLOW not in engine.current:
         raise InvalidData({"flow": f"the flows folder has no '{FLOW}' flow to generate cases of"})
+    desk = engine.current[FLOW].doc.desk
+    if desk is None or desk.directorate is None:
+        raise ConfigurationError(
+            f"flow '{FLOW}' has no 'desk: directorate', so generated cases could not be "
+            "referred anywhere; add its 'desk:' section (docs/flow-language.md)"
+        )
     engine.deploy([FLOW])
     definition = engine.definition(FLOW)
     engine.add_person(DESK, "Bizim Masa (örnek veri)", ["bizim_masa"])
@@ -123,7 +133,8 @@ def generate(
             for moment in batch:
                 seq = numbers[moment.year]
                 numbers[moment.year] += 1
-                case = _case(definition, rng, moment, end, f"BM-{moment.year}-{seq:06d}")
+                reference = f"BM-{moment.year}-{seq:06d}"
+                case = _case(definition, desk, engine.timezone, rng, moment, end, reference)
                 still_open += case[0].status == "active"
                 cases.append(case)
             unit.insert_generated(cases)
@@ -131,23 +142,34 @@ def generate(
 
 
 def _case(
-    definition: FlowDefinition, rng: random.Random, created: datetime, now: datetime, reference: str
+    definition: FlowDefinition,
+    desk: schema.DeskDoc,
+    timezone: str,
+    rng: random.Random,
+    created: datetime,
+    now: datetime,
+    reference: str,
 ) -> tuple[Instance, list[audit.SealedEntry], list[tuple[WorkItem, datetime | None]]]:
     """One case: its instance, sealed history and work items (with when each closed)."""
     iid = str(uuid.uuid4())  # unique across runs; the seed fixes the content
     directorate = _pick(rng, DIRECTORATE_WEIGHTS)
-    data: dict[str, Any] = {
-        "kanal": _pick(rng, CHANNELS),
-        "aracilik": "yok",
-        "basvuru_turu": _pick(rng, TYPES),
-        "ad_soyad": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-        "telefon": f"05{rng.randint(30, 59)} {rng.randint(100, 999)} {rng.randint(10, 99)} "
-        f"{rng.randint(10, 99)}",
-        "konu": rng.choice(SUBJECTS[directorate]),
-        "metin": "Örnek veri: vatandaşın başvuru metni.",
-        "mahalle": _pick(rng, NEIGHBOURHOODS),
-    }
-    path = _path(rng, directorate)
+    # drawn in this order whatever the flow declares, so a seed gives the same year
+    drawn: list[tuple[str | None, Any]] = [
+        (desk.channel, _pick(rng, CHANNELS)),
+        ("aracilik", "yok"),
+        (desk.kind, _pick(rng, TYPES)),
+        (desk.applicant, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"),
+        (
+            desk.phone,
+            f"05{rng.randint(30, 59)} {rng.randint(100, 999)} {rng.randint(10, 99)} "
+            f"{rng.randint(10, 99)}",
+        ),
+        (desk.subject, rng.choice(SUBJECTS[directorate])),
+        ("metin", "Örnek veri: vatandaşın başvuru metni."),
+        (desk.place, _pick(rng, NEIGHBOURHOODS)),
+    ]
+    data: dict[str, Any] = {name: value for name, value in drawn if name is not None}
+    path = _path(rng, directorate, desk.directorate or "")
     entries: list[HistoryEntry] = []
     work: list[tuple[WorkItem, datetime | None]] = []
     at = created
@@ -159,7 +181,7 @@ def _case(
     )
     for event, target, changes, median in path:
         done = at + _days(rng, median)
-        item = _work_item(definition, iid, reference, state, at, directorate)
+        item = _work_item(definition, iid, reference, state, at, directorate, timezone)
         if done > now:  # not there yet: the case waits in this state
             work.append((item, None))
             break
@@ -186,7 +208,7 @@ def _case(
         updated_at=at,
         updated_by=DESK,
         outcome=definition.states[state].doc.outcome if status == "completed" else None,  # type: ignore[union-attr]
-        due_at=sla.add_to(created, "Europe/Istanbul") if sla else None,
+        due_at=sla.add_to(created, timezone) if sla else None,
         audit_salt=salt,
         history_head=sealed[-1].hash,
     )
@@ -200,6 +222,7 @@ def _work_item(
     state: str,
     opened: datetime,
     mudurluk: str,
+    timezone: str,
 ) -> WorkItem:
     doc = definition.states[state].doc
     sla = definition.slas.get(state)
@@ -209,21 +232,24 @@ def _work_item(
         role=doc.role,  # type: ignore[union-attr]
         assignee=mudurluk if state == "mudurluk_incelemesi" else None,
         opened_at=opened,
-        due_at=sla.add_to(opened, "Europe/Istanbul") if sla else None,
+        due_at=sla.add_to(opened, timezone) if sla else None,
         reference=reference,
         flow=definition.flow,
         title=definition.states[state].title,
     )
 
 
-def _path(rng: random.Random, directorate: str) -> Iterator[tuple[str, str, dict[str, Any], float]]:
-    """(event, target, data it sets, median days it takes) along one case's way."""
+def _path(
+    rng: random.Random, directorate: str, field: str
+) -> Iterator[tuple[str, str, dict[str, Any], float]]:
+    """(event, target, data it sets, median days it takes) along one case's way;
+    ``field`` is the one naming the directorate it is referred to."""
     roll = rng.random()
     if roll < 0.80:  # referred to a directorate, answered, replied to
         yield (
             "havale_et",
             "mudurluk_incelemesi",
-            {"mudurluk": directorate, "kapsam": "kurum_ici"},
+            {field: directorate, "kapsam": "kurum_ici"},
             0.6,
         )
         yield "cevap_ver", "vatandasa_donus", {"mudurluk_cevabi": "İncelendi, gereği yapıldı."}, 8.0

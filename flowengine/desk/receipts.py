@@ -9,6 +9,7 @@ desk that hands the receipt over); for anyone else it is masked.
 
 The receipt's content and text live in ``receipt_text.py``, below the engine
 (which sends the text as the citizen's first e-mail); this module sits above it.
+The fields printed are the flow's ``desk:`` (applicant, channel, subject).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from flowengine.desk import desk_fields
 from flowengine.receipt_text import Receipt, build, day_tr, moment_tr
 
 if TYPE_CHECKING:
@@ -34,23 +36,27 @@ def receipt(engine: Engine, ref: str, viewer: str) -> Receipt:
         definition,
         engine.organization,
         with_status_code=view.personal_visible,
+        desk=desk_fields(engine, definition),
+        timezone=engine.timezone,
     )
 
 
 def to_html(receipt: Receipt) -> str:
-    """One A5-sized page to print and hand over."""
+    """One A5-sized page to print and hand over; a field the flow's ``desk:`` does
+    not name (no channel, no applicant) is left off."""
     e = html.escape
     rows = [
         ("Referans numarası", receipt.reference),
-        ("Alındığı tarih", moment_tr(receipt.received_at)),
+        ("Alındığı tarih", moment_tr(receipt.received_at, receipt.timezone)),
         ("Başvuru kanalı", receipt.channel),
         ("Başvuru sahibi", receipt.applicant),
         ("Konu", receipt.subject),
     ]
+    rows = [(label, value) for label, value in rows if value]
     if receipt.law:
         rows.append(("Yasal dayanak", receipt.law))
     if receipt.answer_by is not None:
-        rows.append(("En geç cevap tarihi", day_tr(receipt.answer_by)))
+        rows.append(("En geç cevap tarihi", day_tr(receipt.answer_by, receipt.timezone)))
     if receipt.status_code:
         rows.append(("Durum sorgulama kodu", receipt.status_code))
     body = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)

@@ -13,6 +13,11 @@ Figures are computed in one pass over two streamed queries (no per-case
 queries), so 100,000 requests take seconds. The HTML is one self-contained
 page in Turkish, with inline SVG charts and print styles; it never shows
 personal data.
+
+Which fields hold the channel, the request's kind, the neighbourhood, the
+directorate and the subject is the flow's ``desk:`` section (and how their
+values are printed, its ``titles``); a flow without one has no report. A key
+it leaves out is left out of the report.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flowengine import runtime
+from flowengine import runtime, schema
 from flowengine.engine import Engine
-from flowengine.errors import InvalidData
-from flowengine.receipt_text import CHANNELS_TR, MONTHS_TR
+from flowengine.errors import ConfigurationError, InvalidData
+from flowengine.receipt_text import MONTHS_TR
 
-TYPES_TR = {"istek": "İstek", "talep": "Talep", "oneri": "Öneri", "sikayet": "Şikâyet"}
+OUTSIDE = "kurum_disi"  # the row of requests no directorate was given
 
 
 @dataclass
@@ -73,9 +78,20 @@ class DeskReport:
     by_month: dict[str, int] = field(default_factory=dict)
     directorates: list[DirectorateRow] = field(default_factory=list)
     longest_open: list[OpenCase] = field(default_factory=list)
+    # how the pages print channel and kind values (the flow's `desk: titles`)
+    desk: schema.DeskDoc = field(default_factory=schema.DeskDoc)
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The figures; values as stored, not their printed titles."""
+        figures = asdict(self)
+        del figures["desk"]
+        return figures
+
+    def channel_title(self, value: str) -> str:
+        return self.desk.title(self.desk.channel, value)
+
+    def kind_title(self, value: str) -> str:
+        return self.desk.title(self.desk.kind, value)
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -93,6 +109,16 @@ def desk_report(
     if end < start:
         raise InvalidData({"to": f"the period ends ({end}) before it starts ({start})"})
     definition = engine.definition(flow)
+    desk = definition.doc.desk
+    if desk is None:
+        raise ConfigurationError(
+            f"flow '{flow}' has no 'desk:' section, so the report cannot tell which fields "
+            "hold the channel, kind, place and directorate; add one "
+            "(e.g. desk: {channel: kanal, directorate: mudurluk}, docs/flow-language.md)"
+        )
+    dimensions = [
+        (key, name) for key, name in (("channel", desk.channel), ("type", desk.kind)) if name
+    ]
     finals = sorted(
         {
             eid
@@ -123,13 +149,11 @@ def desk_report(
         replies = unit.first_events(flow, [*finals, runtime.MERGED_REPLY], since, until)
         for case in unit.cases_started(flow, since, until):
             data = case["data"]
-            directorate = str(data.get("mudurluk") or "kurum_disi")
-            for key, value in (
-                ("channel", data.get("kanal")),
-                ("type", data.get("basvuru_turu")),
-                ("neighbourhood", data.get("mahalle") or "belirtilmemiş"),
-            ):
-                counts[key][str(value)] += 1
+            directorate = str(data.get(desk.directorate) or OUTSIDE) if desk.directorate else ""
+            for key, name in dimensions:
+                counts[key][str(data.get(name))] += 1
+            if desk.place:
+                counts["neighbourhood"][str(data.get(desk.place) or "belirtilmemiş")] += 1
             created: datetime = case["created_at"]
             local = created.astimezone(zone)
             counts["month"][f"{local.year}-{local.month:02d}"] += 1
@@ -154,8 +178,8 @@ def desk_report(
                     opened.append(
                         OpenCase(
                             case["reference"],
-                            str(data.get("konu") or ""),
-                            str(data.get("mahalle") or ""),
+                            str(data.get(desk.subject) or "") if desk.subject else "",
+                            str(data.get(desk.place) or "") if desk.place else "",
                             directorate,
                             " | ".join(case["states"]),
                             round((now - created).total_seconds() / 86400, 1),
@@ -176,6 +200,7 @@ def desk_report(
             within_deadline=round(on_time[name] / due[name], 3) if due[name] else None,
         )
         for name in sorted(requests, key=lambda n: (-requests[n], n))
+        if desk.directorate  # a flow without one has no rows, only the totals
     ]
     total_due = sum(due.values())
     opened.sort(key=lambda c: -c.days_open)
@@ -197,6 +222,7 @@ def desk_report(
         by_month=dict(sorted(counts["month"].items())),
         directorates=rows,
         longest_open=opened[:longest],
+        desk=desk,
     )
 
 
@@ -285,8 +311,8 @@ def to_html(report: DeskReport) -> str:
         f"<td>{e(c.directorate)}</td><td>{e(c.state)}</td><td>{_days(c.days_open)}</td></tr>"
         for c in report.longest_open
     )
-    channels = [(CHANNELS_TR.get(k, k), v) for k, v in report.by_channel.items()]
-    types = [(TYPES_TR.get(k, k), v) for k, v in report.by_type.items()]
+    channels = [(report.channel_title(k), v) for k, v in report.by_channel.items()]
+    types = [(report.kind_title(k), v) for k, v in report.by_type.items()]
     places = list(report.by_neighbourhood.items())[:12]
     months = [(_month_label(k), v) for k, v in report.by_month.items()]
     return f"""<!doctype html>
@@ -358,8 +384,6 @@ def _pdf_font() -> str:
     import os
     from pathlib import Path
 
-    from flowengine.errors import ConfigurationError
-
     chosen = os.environ.get(PDF_FONT_ENV)
     for candidate in ([chosen] if chosen else []) + list(PDF_FONTS):
         if Path(candidate).is_file():
@@ -408,9 +432,9 @@ def to_pdf(report: DeskReport) -> bytes:
     _pdf_heading(pdf, "Aylara göre başvurular")
     _pdf_bars(pdf, months)
     _pdf_heading(pdf, "Kanallara göre")
-    _pdf_bars(pdf, [(CHANNELS_TR.get(k, k), v) for k, v in report.by_channel.items()])
+    _pdf_bars(pdf, [(report.channel_title(k), v) for k, v in report.by_channel.items()])
     _pdf_heading(pdf, "Başvuru türüne göre")
-    _pdf_bars(pdf, [(TYPES_TR.get(k, k), v) for k, v in report.by_type.items()])
+    _pdf_bars(pdf, [(report.kind_title(k), v) for k, v in report.by_type.items()])
     _pdf_heading(pdf, "Mahallelere göre (ilk 12)")
     _pdf_bars(pdf, list(report.by_neighbourhood.items())[:12])
     _pdf_heading(pdf, "Müdürlüklere göre cevap süresi ve yasal süreye uyum")

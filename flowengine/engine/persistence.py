@@ -83,7 +83,12 @@ class StepWriter:
         from flowengine import receipt_text  # only flows that send receipts need it
 
         made = receipt_text.build(
-            instance, instance.data, definition, self.ctx.organization, with_status_code=True
+            instance,
+            instance.data,
+            definition,
+            self.ctx.organization,
+            with_status_code=True,
+            timezone=self.ctx.timezone,
         )
         payload = {
             "to_field": spec.email,
