@@ -440,7 +440,8 @@ class FlowChecker:
             elif field.type not in kinds:
                 self.error(
                     ("desk", key),
-                    f"desk {key} '{name}' is a {field.type}; it must be " + " or ".join(kinds),
+                    f"desk {key} '{name}' is of type {field.type}; it must be "
+                    + " or ".join(kinds),
                     "desk-field",
                 )
             elif key == "directorate" and not field.directorate:
@@ -458,7 +459,7 @@ class FlowChecker:
             if field.type != "enum":
                 self.error(
                     ("desk", "titles", name),
-                    f"desk titles are for enum values; '{name}' is a {field.type}",
+                    f"desk titles are for enum values; '{name}' is of type {field.type}",
                     "desk-field",
                     key=True,
                 )
