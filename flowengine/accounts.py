@@ -90,12 +90,12 @@ class Accounts:
             )
         self.engine.person(person_id)  # UnknownPerson names the command that adds one
         hashed = self._hasher.hash(password)
-        with self.engine.store.unit() as unit:
+        with self.engine.accounts_rows() as unit:
             unit.set_password_hash(person_id, hashed, self.engine.clock())
 
     def password_set_at(self, person_id: str) -> datetime | None:
         """When the person's password was last set (sessions older than that end)."""
-        with self.engine.store.unit(writes=False) as unit:
+        with self.engine.accounts_rows(writes=False) as unit:
             return unit.password_set_at(person_id)
 
     def login(self, person_id: str, password: str, client: str) -> Person:
@@ -107,13 +107,13 @@ class Accounts:
         """
         keys = (f"login:person:{person_id[:100]}", f"login:client:{client[:100]}")
         self.check(self.login_throttle, keys)
-        with self.engine.store.unit(writes=False) as unit:
+        with self.engine.accounts_rows(writes=False) as unit:
             stored = unit.password_hash(person_id)
         if not self._verify(stored, password):
             self.fail(self.login_throttle, keys)
             raise AuthenticationFailed("wrong person or password")
         assert stored is not None  # noqa: S101 - _verify is False without a hash
-        with self.engine.store.unit() as unit:
+        with self.engine.accounts_rows() as unit:
             unit.clear_attempts(keys[:1])
             if self._hasher.check_needs_rehash(stored):
                 unit.set_password_hash(person_id, self._hasher.hash(password), self.engine.clock())
@@ -141,12 +141,12 @@ class Accounts:
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         self.engine.person(person_id)
-        with self.engine.store.unit() as unit:
+        with self.engine.accounts_rows() as unit:
             unit.add_token(token_id, person_id, name, _sha256(secret), self.engine.clock())
         return IssuedToken(token_id, person_id, name, f"{TOKEN_PREFIX}_{token_id}_{secret}")
 
     def tokens(self, person_id: str | None = None) -> list[ApiToken]:
-        with self.engine.store.unit(writes=False) as unit:
+        with self.engine.accounts_rows(writes=False) as unit:
             rows = unit.tokens(person_id)
         return [
             ApiToken(r["id"], r["person_id"], r["name"], r["created_at"], r["revoked_at"])
@@ -154,7 +154,7 @@ class Accounts:
         ]
 
     def revoke_token(self, token_id: str) -> None:
-        with self.engine.store.unit() as unit:
+        with self.engine.accounts_rows() as unit:
             if unit.token(token_id) is None:
                 raise NotFound(
                     f"no API token '{token_id}'; list them with 'flowengine tokens list'"
@@ -167,7 +167,7 @@ class Accounts:
         token_id, _, secret = rest.partition("_")
         if prefix != TOKEN_PREFIX or not token_id or not secret:
             raise AuthenticationFailed("malformed API token; expected fe_<id>_<secret>")
-        with self.engine.store.unit(writes=False) as unit:
+        with self.engine.accounts_rows(writes=False) as unit:
             row = unit.token(token_id)
         if (
             row is None
@@ -182,7 +182,7 @@ class Accounts:
     def check(self, throttle: Throttle, keys: Sequence[str]) -> None:
         """Raise :class:`TooManyAttempts` when any key has used up its failures."""
         since = self.engine.clock() - throttle.window
-        with self.engine.store.unit(writes=False) as unit:
+        with self.engine.accounts_rows(writes=False) as unit:
             over = any(unit.count_attempts([k], since) >= throttle.limit for k in keys)
         if over:
             raise TooManyAttempts(throttle.what, int(throttle.window.total_seconds()))
@@ -190,7 +190,7 @@ class Accounts:
     def fail(self, throttle: Throttle, keys: Sequence[str]) -> None:
         """Count one failure for each key (in its own transaction: it must stick)."""
         now = self.engine.clock()
-        with self.engine.store.unit() as unit:
+        with self.engine.accounts_rows() as unit:
             unit.add_attempts(keys, now)
             # old rows are pruned by whoever fails next; no sweeper process needed
             unit.clear_attempts((), before=now - 2 * throttle.window)
@@ -199,7 +199,7 @@ class Accounts:
 
     def signing_key(self) -> str:
         """The key session cookies are signed with, shared by every process."""
-        with self.engine.store.unit() as unit:
+        with self.engine.accounts_rows() as unit:
             return unit.secret("session_signing_key", secrets.token_urlsafe(48))
 
 

@@ -11,13 +11,13 @@ after an interruption and only moves instances still on the old version.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowengine import faults, runtime
 from flowengine.config import database_url
-from flowengine.definition import FlowDefinition, compile_flow
+from flowengine.definition import compile_flow
 from flowengine.engine import Engine
 from flowengine.errors import ConfigurationError, InvalidData, Issue, UnknownFlow
 from flowengine.expressions import ExpressionError, compile_expression
@@ -40,7 +40,7 @@ def versions(engine: Engine, flow: str) -> list[VersionInfo]:
     """Every deployed version of ``flow`` with its instances counted by state."""
     if flow not in engine.current:
         raise UnknownFlow(flow, engine.current)
-    with engine.store.unit(writes=False) as unit:
+    with engine.catalogue_rows() as unit:
         stored = unit.flow_versions(flow)
         counts: dict[int, Counter[str]] = {v: Counter() for v, _ in stored}
         completed: Counter[int] = Counter()
@@ -57,7 +57,7 @@ def versions(engine: Engine, flow: str) -> list[VersionInfo]:
 
 def changes(engine: Engine, flow: str, old: int, new: int) -> list[Change]:
     """What changed in ``flow`` from version ``old`` to ``new`` (both deployed, or the file)."""
-    with engine.store.unit(writes=False) as unit:
+    with engine.catalogue_rows() as unit:
         return diff(engine.definition(flow, old, unit), engine.definition(flow, new, unit))
 
 
@@ -103,7 +103,7 @@ def migrate(
             condition = compile_expression(where)
         except ExpressionError as exc:
             raise InvalidData({"where": str(exc)}) from None
-    with engine.store.unit(writes=False) as unit:
+    with engine.catalogue_rows() as unit:
         before = engine.definition(flow, old, unit)
         after = engine.definition(flow, new, unit)
         candidates = [
@@ -127,30 +127,10 @@ def migrate(
     if dry_run or report.stranded:
         return report
     for instance in selected:
-        if _migrate_one(engine, instance.id, before, after, maps, actor):
+        if engine.migrate_instance(instance.id, before, after, maps, actor):
             report.migrated += 1
+            faults.point("after_one_migration")
     return report
-
-
-def _migrate_one(
-    engine: Engine,
-    instance_id: str,
-    before: FlowDefinition,
-    after: FlowDefinition,
-    maps: Mapping[str, str],
-    actor: str,
-) -> bool:
-    """Move one instance in its own transaction; False if it moved already."""
-    with engine.store.unit() as unit:
-        instance = unit.load_instance(instance_id, lock=True)
-        if instance is None or instance.version != before.version or instance.status != "active":
-            return False  # done by an earlier, interrupted run
-        result = runtime.migrate(
-            before, after, instance, maps, actor, engine.clock(), engine.timezone
-        )
-        engine.save_step(unit, result, instance, after)
-    faults.point("after_one_migration")
-    return True
 
 
 def check_against(report: ValidationReport, url: str | None) -> list[Issue]:

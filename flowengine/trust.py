@@ -24,7 +24,7 @@ from typing import Any
 from flowengine import audit, duplicates, privacy
 from flowengine.definition import FlowDefinition
 from flowengine.durations import parse_duration
-from flowengine.engine import Engine
+from flowengine.engine import CaseRows, Engine
 from flowengine.errors import (
     InvalidData,
     PermissionDenied,
@@ -32,7 +32,6 @@ from flowengine.errors import (
     UnknownPerson,
 )
 from flowengine.instance import HistoryEntry, Instance
-from flowengine.storage.sql import Unit
 
 SYSTEM = "system"
 
@@ -45,7 +44,7 @@ class Finding:
     problem: str | None
 
 
-def _instances(unit: Unit, ref: str | None) -> list[Instance]:
+def _instances(unit: CaseRows, ref: str | None) -> list[Instance]:
     if ref is None:
         return [i for i in (unit.load_instance(x) for x in unit.instance_ids()) if i is not None]
     instance = unit.load_instance(ref)
@@ -54,7 +53,7 @@ def _instances(unit: Unit, ref: str | None) -> list[Instance]:
     return [instance]
 
 
-def _check_chain(engine: Engine, unit: Unit, instance: Instance) -> str | None:
+def _check_chain(engine: Engine, unit: CaseRows, instance: Instance) -> str | None:
     rows = unit.audit_rows(instance.id)
     if any(row is None for row in rows):
         return "has rows written before the audit chain (schema 0003); they are not protected"
@@ -67,13 +66,13 @@ def _check_chain(engine: Engine, unit: Unit, instance: Instance) -> str | None:
 
 def verify(engine: Engine, ref: str | None = None) -> list[Finding]:
     """Check the hash chain of one instance or all; a finding per instance."""
-    with engine.store.unit(writes=False) as unit:
+    with engine.case_rows() as unit:
         return [Finding(i.reference, _check_chain(engine, unit, i)) for i in _instances(unit, ref)]
 
 
 def checkpoint(engine: Engine) -> dict[str, Any]:
     """Every chain's head (reference → [rows, head hash]) and one digest over them all."""
-    with engine.store.unit(writes=False) as unit:
+    with engine.case_rows() as unit:
         heads = {
             i.reference: [i.row_version, i.history_head or audit.GENESIS]
             for i in _instances(unit, None)
@@ -90,7 +89,7 @@ def verify_checkpoint(engine: Engine, saved: dict[str, Any]) -> list[Finding]:
             {"checkpoint": "has no 'heads' mapping; use 'flowengine audit checkpoint'"}
         )
     findings = []
-    with engine.store.unit(writes=False) as unit:
+    with engine.case_rows() as unit:
         for reference, (rows, head) in sorted(heads.items()):
             instance = unit.load_instance(reference)
             if instance is None:
@@ -116,7 +115,7 @@ def verify_checkpoint(engine: Engine, saved: dict[str, Any]) -> list[Finding]:
 def replay(engine: Engine, ref: str | None = None) -> list[Finding]:
     """Rebuild each instance from its history alone and compare with what is stored."""
     findings = []
-    with engine.store.unit(writes=False) as unit:
+    with engine.case_rows() as unit:
         for instance in _instances(unit, ref):
             entries = unit.history(instance.id)
             rebuilt = audit.replay(entries)
@@ -141,7 +140,7 @@ def replay(engine: Engine, ref: str | None = None) -> list[Finding]:
 
 def _entitled_person(
     engine: Engine,
-    unit: Unit,
+    unit: CaseRows,
     definition: FlowDefinition,
     actor: str,
     action: str,
@@ -158,7 +157,9 @@ def _entitled_person(
         )
 
 
-def _erase_in(engine: Engine, unit: Unit, instance: Instance, actor: str, reason: str) -> list[str]:
+def _erase_in(
+    engine: Engine, unit: CaseRows, instance: Instance, actor: str, reason: str
+) -> list[str]:
     definition = engine.definition(instance.flow, instance.version, unit)
     personal = sorted(definition.personal_fields)
     held = [n for n in personal if instance.data.get(n) is not None]
@@ -200,7 +201,7 @@ def erase(engine: Engine, ref: str, actor: str, reason: str) -> list[str]:
     if not reason.strip():
         raise InvalidData({"reason": "give the reason for the erasure with --reason"})
     try:
-        with engine.store.unit() as unit:
+        with engine.case_rows(writes=True) as unit:
             instance = unit.load_instance(ref, lock=True)
             if instance is None:
                 raise UnknownInstance(ref)
@@ -215,7 +216,7 @@ def erase(engine: Engine, ref: str, actor: str, reason: str) -> list[str]:
 def export(engine: Engine, ref: str, actor: str) -> dict[str, Any]:
     """The data subject's data (KVKK art. 11, right of access) as a JSON-ready dict."""
     try:
-        with engine.store.unit(writes=False) as unit:
+        with engine.case_rows() as unit:
             instance = unit.load_instance(ref)
             if instance is None:
                 raise UnknownInstance(ref)
@@ -297,7 +298,7 @@ def find(engine: Engine, contact: str, actor: str) -> tuple[list[Holding], list[
     matches = _contact_matcher(contact.strip())
     found: list[Holding] = []
     skipped: list[str] = []
-    with engine.store.unit(writes=False) as unit:
+    with engine.case_rows() as unit:
         person = unit.person(actor)
         if person is None:
             raise UnknownPerson(actor)
@@ -329,7 +330,7 @@ def purge(engine: Engine) -> list[Finding]:
             continue
         period = parse_duration(retention)
         # ended before `now - retention`: compare by adding the period to the end time
-        with engine.store.unit() as unit:
+        with engine.case_rows(writes=True) as unit:
             for instance_id in unit.instance_ids(flow=flow, ended_before=now):
                 instance = unit.load_instance(instance_id, lock=True)
                 if instance is None or instance.audit_salt is None:

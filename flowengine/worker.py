@@ -90,8 +90,7 @@ class Worker:
 
     def deliver(self, limit: int = 100) -> TickResult:
         result = TickResult()
-        store = self.engine.store
-        with store.unit() as unit:
+        with self.engine.outbox_rows() as unit:
             now = self.engine.due_clock(unit)
             lease = now + timedelta(seconds=self.settings.lease)
             items = unit.claim_outbox(now, self.worker_id, lease, limit)
@@ -114,7 +113,7 @@ class Worker:
             error = str(exc)
         except Exception as exc:  # a third-party connector's own failure: record, retry
             error = f"{type(exc).__name__} in connector for '{item.kind}'"
-        with self.engine.store.unit() as unit:
+        with self.engine.outbox_rows() as unit:
             now = self.engine.due_clock(unit)
             if error is None:
                 unit.finish_delivery(

@@ -5,10 +5,19 @@
 
 from __future__ import annotations
 
-from flowengine.engine.facade import Engine
+from flowengine.engine.facade import CaseRows, CatalogueRows, DeliveryRows, Engine
 from flowengine.engine.people import parse_grant
 from flowengine.engine.persistence import RECEIPT_STATE
 from flowengine.engine.queries import InstanceView
 from flowengine.policy import MANAGER_ROLE
 
-__all__ = ["MANAGER_ROLE", "RECEIPT_STATE", "Engine", "InstanceView", "parse_grant"]
+__all__ = [
+    "MANAGER_ROLE",
+    "RECEIPT_STATE",
+    "CaseRows",
+    "CatalogueRows",
+    "DeliveryRows",
+    "Engine",
+    "InstanceView",
+    "parse_grant",
+]

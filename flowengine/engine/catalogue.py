@@ -12,7 +12,7 @@ from flowengine.engine.context import Context
 from flowengine.errors import ConfigurationError, DefinitionError, InvalidData, UnknownFlow
 from flowengine.instance import RoleGrant
 from flowengine.loader import load_text
-from flowengine.storage.ports import UnitOfWork
+from flowengine.storage.ports import FlowCatalogue, UnitOfWork
 
 
 class Catalogue:
@@ -27,7 +27,7 @@ class Catalogue:
         self._deployed: dict[tuple[str, int], str] = {}
 
     def definition(
-        self, flow: str, version: int | None = None, unit: UnitOfWork | None = None
+        self, flow: str, version: int | None = None, unit: FlowCatalogue | None = None
     ) -> FlowDefinition:
         """The definition of ``flow`` at ``version`` (the current file when None)."""
         if version is None:

@@ -252,6 +252,28 @@ class Commands:
             self.writer.save(unit, result, instance, definition)
         return True
 
+    def migrate(
+        self,
+        instance_id: str,
+        before: FlowDefinition,
+        after: FlowDefinition,
+        mapping: Mapping[str, str],
+        actor: str,
+    ) -> bool:
+        """Move one instance from ``before`` to ``after`` in its own transaction;
+        False if it is no longer active on ``before`` (moved by an earlier run)."""
+        with self.ctx.store.unit() as unit:
+            instance = unit.load_instance(instance_id, lock=True)
+            if instance is None or instance.version != before.version:
+                return False
+            if instance.status != "active":
+                return False
+            result = runtime.migrate(
+                before, after, instance, mapping, actor, self.ctx.clock(), self.ctx.timezone
+            )
+            self.writer.save(unit, result, instance, after, same_version=False)
+        return True
+
     def retry_effect(self, item_id: int) -> OutboxItem:
         """Queue a dead or failed effect again."""
         with self.ctx.store.unit() as unit:

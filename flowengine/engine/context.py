@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flowengine import schema
 from flowengine.durations import DEFAULT_TIMEZONE
-from flowengine.storage.ports import Store, UnitOfWork
+from flowengine.storage.ports import Store, Timers
 
 
 def _utc_now() -> datetime:
@@ -31,6 +31,6 @@ class Context:
         """Today in the municipality's time zone (delegations are by local day)."""
         return self.clock().astimezone(ZoneInfo(self.timezone)).date()
 
-    def due_clock(self, unit: UnitOfWork) -> datetime:
+    def due_clock(self, unit: Timers) -> datetime:
         """'Now' for due-ness: the database's clock unless a clock was given."""
         return self.clock() if self.fixed_clock else unit.database_now()

@@ -21,9 +21,10 @@ call back up into the facade:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flowengine import runtime, schema
 from flowengine.config import database_url
@@ -48,8 +49,20 @@ from flowengine.instance import (
     Timer,
     WorkItem,
 )
-from flowengine.storage import open_store
+from flowengine.storage import open_store, ports
 from flowengine.storage.ports import Store, UnitOfWork
+
+
+class CaseRows(ports.FlowCatalogue, ports.Instances, ports.People, Protocol):
+    """What the audit and KVKK operations read and rewrite."""
+
+
+class CatalogueRows(ports.FlowCatalogue, ports.Instances, Protocol):
+    """What deployment and migration read."""
+
+
+class DeliveryRows(ports.Outbox, ports.Timers, Protocol):
+    """What the worker's deliveries lease and finish (and the database's clock)."""
 
 
 class Engine:
@@ -149,18 +162,38 @@ class Engine:
     def timezone(self) -> str:
         return self._ctx.timezone
 
+    # Narrow ports for the services above the engine (accounts, trust, deployment,
+    # the worker): each gets one transaction over just the rows it works on, so
+    # it can reach nothing else and the store stays the engine's.
+
+    def accounts_rows(self, *, writes: bool = True) -> AbstractContextManager[ports.Accounts]:
+        """Passwords, tokens, throttled attempts and secrets (:mod:`flowengine.accounts`)."""
+        return self._ctx.store.unit(writes=writes)
+
+    def case_rows(self, *, writes: bool = False) -> AbstractContextManager[CaseRows]:
+        """Instances, their history and people (audit checks, KVKK requests)."""
+        return self._ctx.store.unit(writes=writes)
+
+    def catalogue_rows(self, *, writes: bool = False) -> AbstractContextManager[CatalogueRows]:
+        """Deployed versions and the instances on them (deployment, migration)."""
+        return self._ctx.store.unit(writes=writes)
+
+    def outbox_rows(self) -> AbstractContextManager[DeliveryRows]:
+        """Leasing and finishing outbox deliveries (:class:`flowengine.worker.Worker`)."""
+        return self._ctx.store.unit()
+
     def today(self) -> date:
         """Today in the municipality's time zone (delegations are by local day)."""
         return self._ctx.today()
 
-    def due_clock(self, unit: UnitOfWork) -> datetime:
+    def due_clock(self, unit: ports.Timers) -> datetime:
         """'Now' for due-ness: the database's clock unless a clock was given."""
         return self._ctx.due_clock(unit)
 
     # -- definitions ------------------------------------------------------------
 
     def definition(
-        self, flow: str, version: int | None = None, unit: UnitOfWork | None = None
+        self, flow: str, version: int | None = None, unit: ports.FlowCatalogue | None = None
     ) -> FlowDefinition:
         """The definition of ``flow`` at ``version`` (the current file when None)."""
         return self._catalogue.definition(flow, version, unit)
@@ -291,6 +324,20 @@ class Engine:
     def fire_due_timer(self, worker: str) -> bool:
         """Fire one due timer in its own transaction; False when none is due."""
         return self._commands.fire_due_timer(worker)
+
+    def migrate_instance(
+        self,
+        instance_id: str,
+        before: FlowDefinition,
+        after: FlowDefinition,
+        mapping: Mapping[str, str],
+        actor: str,
+    ) -> bool:
+        """Move one instance across versions (one transaction); False if it moved already.
+
+        :func:`flowengine.deployment.migrate` plans which instances and maps.
+        """
+        return self._commands.migrate(instance_id, before, after, mapping, actor)
 
     def retry_effect(self, item_id: int) -> OutboxItem:
         """Queue a dead or failed effect again."""
