@@ -2,7 +2,9 @@
 
 The database is ``--db``, then ``FLOWENGINE_DATABASE_URL``, then
 ``[database] url`` of ``flowengine.toml``, then ``flowengine.db`` in the working
-directory. Delivery and connector settings come from ``flowengine.toml``::
+directory. ``memory://`` is a store in this process only, gone when it ends (tests,
+a flow tried out, a demo server). Delivery and connector settings come from
+``flowengine.toml``::
 
     [delivery]
     max_attempts = 8        # then the effect is dead-lettered
@@ -31,6 +33,7 @@ from typing import Any
 from flowengine.errors import ConfigurationError
 
 DEFAULT_DATABASE = "sqlite:///flowengine.db"
+MEMORY_URL = "memory://"
 CONFIG_FILE = "flowengine.toml"
 
 
@@ -58,6 +61,11 @@ def database_url(explicit: str | None = None, cwd: Path | None = None) -> str:
             raise ConfigurationError(f"{CONFIG_FILE}: [database] url must be a string")
         return url
     return DEFAULT_DATABASE
+
+
+def is_memory_url(url: str) -> bool:
+    """True for ``memory://`` (the in-memory store), in any letter case."""
+    return url.strip().lower().startswith(MEMORY_URL)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,27 @@
 """Storage: the only package that imports SQLAlchemy and Alembic.
 
-``SqlStore`` opens units of work (one transaction each) whose methods speak
-domain records. See ``sql.py`` for the transaction rules of each backend.
+``ports.py`` says what a store offers, in domain words; ``sql.py`` (SQLite,
+PostgreSQL) and ``memory/`` (this process's dicts) offer it. :func:`open_store`
+picks one by URL. Units of work (one transaction each) speak domain records and
+raise flowengine errors only. See ``sql.py`` for each backend's transaction rules.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flowengine.config import is_memory_url
+
+if TYPE_CHECKING:
+    from flowengine.storage.ports import Store
+
+
+def open_store(url: str) -> Store:
+    """The store a database URL names: ``memory://`` or an SQLAlchemy URL."""
+    if is_memory_url(url):
+        from flowengine.storage.memory import MemoryStore
+
+        return MemoryStore(url)
+    from flowengine.storage.sql import SqlStore
+
+    return SqlStore(url)

@@ -19,10 +19,9 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -48,7 +47,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 from sqlalchemy.sql.elements import ColumnElement
 
 from flowengine.audit import SealedEntry, StoredRow
-from flowengine.errors import ConcurrentUpdate, ConfigurationError, StorageError
+from flowengine.errors import ConcurrentUpdate, ConfigurationError, DuplicateKey, StorageError
 from flowengine.instance import (
     HistoryEntry,
     Instance,
@@ -60,6 +59,10 @@ from flowengine.instance import (
     WorkItem,
 )
 from flowengine.storage import tables as t
+from flowengine.storage.ports import StepWrites
+
+if TYPE_CHECKING:
+    from flowengine.storage.ports import Store, UnitOfWork
 
 # How long a writer waits for SQLite's lock before giving up with a clear error.
 SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("FLOWENGINE_SQLITE_BUSY_TIMEOUT_MS", "10000"))
@@ -151,6 +154,20 @@ def storage_error(exc: DBAPIError, url: str) -> StorageError:
             "check that it runs and the URL is right"
         )
     return StorageError(f"database error on {_describe_url(url)}: {text}")
+
+
+# SQLSTATE 23505 (PostgreSQL) and SQLite's message both name a unique key taken;
+# foreign keys and NOT NULL fail otherwise and stay a plain StorageError.
+_UNIQUE_SIGNS = ("unique constraint", "duplicate key", "primary key")
+
+
+def integrity_error(exc: IntegrityError) -> StorageError:
+    """A refused row as a flowengine error: :class:`DuplicateKey` for a key taken."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    state = getattr(exc.orig, "sqlstate", None)
+    if state == "23505" or (state is None and any(s in text.lower() for s in _UNIQUE_SIGNS)):
+        return DuplicateKey(f"the database refused a duplicate row: {text}")
+    return StorageError(f"the database refused a row: {text}")
 
 
 # Statements of every step, built once. Building one (`.values(...)`, `.where(...)`)
@@ -459,21 +476,6 @@ def _step_statement(
         )
         ctes.append(statement.where(owner).cte(f"c{index}"))
     return main.add_cte(*ctes)
-
-
-@dataclass(frozen=True)
-class StepWrites:
-    """Everything one step writes, for :meth:`Unit.write_step`."""
-
-    instance: Instance
-    previous: Instance | None  # None: the instance is new
-    history: Sequence[SealedEntry]
-    closed: Sequence[str]  # states whose open work closes
-    opened: Sequence[WorkItem]
-    cancel_timers: Sequence[str] | None  # states whose pending timers end; None: all
-    timers: Sequence[Timer]
-    effects: Sequence[Any]
-    now: datetime
 
 
 class Unit:
@@ -1436,6 +1438,11 @@ class SqlStore:
         self.url = url
         self.engine = create_db_engine(url)
 
+    @property
+    def embedded(self) -> bool:
+        """SQLite: a file of this machine, upgraded on open; PostgreSQL is upgraded by hand."""
+        return self.engine.dialect.name == "sqlite"
+
     @contextlib.contextmanager
     def unit(self, *, writes: bool = True) -> Iterator[Unit]:
         """One transaction: commit when the block ends, roll back on any error.
@@ -1448,8 +1455,8 @@ class SqlStore:
                 connection.begin(),
             ):
                 yield Unit(connection)
-        except IntegrityError:
-            raise
+        except IntegrityError as exc:
+            raise integrity_error(exc) from exc
         except DBAPIError as exc:
             raise storage_error(exc, self.url) from exc
 
@@ -1491,4 +1498,11 @@ class SqlStore:
         self.engine.dispose()
 
 
-__all__ = ["OperationalError", "SqlStore", "Unit", "create_db_engine"]
+if TYPE_CHECKING:
+
+    def _honours_the_ports(unit: Unit, store: SqlStore) -> tuple[UnitOfWork, Store]:
+        """Never called: mypy proves here that the SQL classes satisfy the protocols."""
+        return unit, store
+
+
+__all__ = ["OperationalError", "SqlStore", "StepWrites", "Unit", "create_db_engine"]
