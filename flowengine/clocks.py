@@ -140,7 +140,7 @@ def apply(
         if not clock["paused_at"]:
             raise InvalidData({"clock": "the clock is not paused"}, reference)
         _resume(clock, doc, now, timezone)
-        return clock, f"yasal süre yeniden başladı; son gün {_day(clock['deadline'])}"
+        return clock, f"yasal süre yeniden başladı; son gün {_day(clock['deadline'], timezone)}"
     if action == "extend":
         spec = doc.legal_bases[clock["basis"]]
         if spec.extended_limit is None:
@@ -153,7 +153,7 @@ def apply(
             raise InvalidData(
                 {
                     "clock": "an extension must be notified before the first period ends "
-                    f"({_day(clock['deadline'])}) while the clock runs"
+                    f"({_day(clock['deadline'], timezone)}) while the clock runs"
                 },
                 reference,
             )
@@ -162,7 +162,7 @@ def apply(
         clock["deadline"] = _end_of(last, timezone).isoformat()
         clock["deadline"] = _shift(clock, doc, clock["paused_days"], timezone)
         clock["extended"] = True
-        return clock, f"yasal süre uzatıldı; son gün {_day(clock['deadline'])}"
+        return clock, f"yasal süre uzatıldı; son gün {_day(clock['deadline'], timezone)}"
     if action == "reply":
         if clock["paused_at"]:  # answered while it stood: the pause ends first
             _resume(clock, doc, now, timezone)
@@ -179,5 +179,5 @@ def _resume(clock: Clock, doc: schema.FlowDoc, now: datetime, timezone: str) -> 
     clock["paused_at"] = None
 
 
-def _day(iso: str) -> str:
-    return _at(iso).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).strftime("%d.%m.%Y")
+def _day(iso: str, timezone: str) -> str:
+    return _at(iso).astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y")

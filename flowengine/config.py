@@ -19,7 +19,11 @@ a flow tried out, a demo server). Delivery and connector settings come from
     host = "127.0.0.1"
     port = 25
 
-Imports only ``errors``.
+    [municipality]
+    timezone = "Europe/Istanbul"   # its days, deadlines and printed dates
+
+The time zone's default is ``durations.DEFAULT_TIMEZONE``; the callers pass it
+in, so this module still imports only ``errors``.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowengine.errors import ConfigurationError
 
@@ -66,6 +72,46 @@ def database_url(explicit: str | None = None, cwd: Path | None = None) -> str:
 def is_memory_url(url: str) -> bool:
     """True for ``memory://`` (the in-memory store), in any letter case."""
     return url.strip().lower().startswith(MEMORY_URL)
+
+
+def municipality_timezone(default: str, cwd: Path | None = None) -> str:
+    """``[municipality] timezone`` of ``flowengine.toml`` (an IANA name), else ``default``.
+
+    The one place the municipality's time zone is chosen: ``Engine.open`` runs
+    the engine on it (days, deadlines, working days), and the faces print dates
+    in it (:func:`local_zone`).
+    """
+    section = load_config(cwd).get("municipality", {})
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"{CONFIG_FILE}: [municipality] must be a table")
+    unknown = set(section) - {"timezone"}
+    if unknown:
+        raise ConfigurationError(
+            f"{CONFIG_FILE}: unknown [municipality] keys: {', '.join(sorted(unknown))}; "
+            "known: timezone"
+        )
+    name = section.get("timezone", default)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"{CONFIG_FILE}: [municipality] timezone must be a string")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"{CONFIG_FILE}: [municipality] timezone '{name}' is not a known time zone; "
+            "write an IANA name such as Europe/Istanbul"
+        ) from None
+    return name
+
+
+def local_zone(default: str) -> ZoneInfo:
+    """The zone a face prints dates in when it has no engine at hand (read once per
+    working directory: a page formats many dates)."""
+    return _local_zone(default, Path.cwd())
+
+
+@lru_cache(maxsize=8)
+def _local_zone(default: str, cwd: Path) -> ZoneInfo:
+    return ZoneInfo(municipality_timezone(default, cwd))
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,10 @@ def echo_json(value: Any) -> None:
 def when(moment: datetime | None) -> str:
     if moment is None:
         return "—"
-    from zoneinfo import ZoneInfo
+    from flowengine.config import local_zone
+    from flowengine.durations import DEFAULT_TIMEZONE
 
-    return moment.astimezone(ZoneInfo("Europe/Istanbul")).strftime("%d.%m.%Y %H:%M")
+    return moment.astimezone(local_zone(DEFAULT_TIMEZONE)).strftime("%d.%m.%Y %H:%M")
 
 
 def instance_json(instance: Instance) -> dict[str, Any]:

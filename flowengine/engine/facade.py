@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flowengine import runtime, schema
-from flowengine.config import database_url
+from flowengine.config import database_url, municipality_timezone
 from flowengine.definition import FlowDefinition, compile_flow
 from flowengine.durations import DEFAULT_TIMEZONE
 from flowengine.engine.catalogue import Catalogue
@@ -101,6 +101,7 @@ class Engine:
     ) -> Engine:
         """Open the database (upgrading an embedded schema by itself) and load the flows."""
         resolved = database_url(url)
+        timezone = municipality_timezone(DEFAULT_TIMEZONE)  # flowengine.toml's, if set
         flows_path = Path(flows_dir)
         if not flows_path.is_dir():
             raise ConfigurationError(
@@ -124,7 +125,7 @@ class Engine:
             raise ConfigurationError(
                 "the database has no flowengine schema; run 'flowengine db upgrade' first"
             )
-        return cls(store, definitions, report.organization, clock=clock)
+        return cls(store, definitions, report.organization, clock=clock, timezone=timezone)
 
     def close(self) -> None:
         self._ctx.store.dispose()

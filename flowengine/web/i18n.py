@@ -1,4 +1,4 @@
-"""The interface's words in Turkish (the default) and English; dates in Europe/Istanbul.
+"""The interface's words in Turkish (the default) and English; dates in the municipality's zone.
 
 Flow, state and event titles come from the flow files and are Turkish; only
 the interface around them is translated here.
@@ -7,11 +7,12 @@ the interface around them is translated here.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from flowengine.config import local_zone
+from flowengine.durations import DEFAULT_TIMEZONE
 
 LANGUAGES = ("tr", "en")
 DEFAULT = "tr"
-ZONE = ZoneInfo("Europe/Istanbul")
 
 WORDS: dict[str, tuple[str, str]] = {
     "app": ("İş Akışları", "Workflows"),
@@ -116,13 +117,13 @@ def word(key: str, language: str) -> str:
 
 
 def local_time(moment: datetime | None) -> str:
-    """``26.11.2026 14:05`` in Istanbul time (the form both languages read here)."""
+    """``26.11.2026 14:05`` in the municipality's time (the form both languages read here)."""
     if moment is None:
         return "—"
-    return moment.astimezone(ZONE).strftime("%d.%m.%Y %H:%M")
+    return moment.astimezone(local_zone(DEFAULT_TIMEZONE)).strftime("%d.%m.%Y %H:%M")
 
 
 def local_day(moment: datetime | None) -> str:
     if moment is None:
         return "—"
-    return moment.astimezone(ZONE).strftime("%d.%m.%Y")
+    return moment.astimezone(local_zone(DEFAULT_TIMEZONE)).strftime("%d.%m.%Y")
