@@ -124,7 +124,7 @@ def generate(
     still_open = 0
     for first in range(0, requests, BATCH):
         batch = moments[first : first + BATCH]
-        with engine.store.unit() as unit:
+        with engine.case_rows(writes=True) as unit:
             years = sorted({m.year for m in batch})
             numbers = {
                 y: unit.reserve_sequence(FLOW, y, sum(m.year == y for m in batch)) for y in years

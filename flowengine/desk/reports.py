@@ -144,7 +144,7 @@ def desk_report(
     requests: Counter[str] = Counter()
     all_days: list[float] = []
     opened: list[OpenCase] = []
-    with engine.store.unit(writes=False) as unit:
+    with engine.case_rows() as unit:
         # a merged duplicate is answered with its original's reply
         replies = unit.first_events(flow, [*finals, runtime.MERGED_REPLY], since, until)
         for case in unit.cases_started(flow, since, until):
