@@ -219,3 +219,27 @@ def test_a_flow_without_desk_has_no_report_and_a_plain_receipt(town: Engine) -> 
     with pytest.raises(NotFound):  # no phone field is declared: only the status code proves it
         citizen.lookup(town, case.reference, "4567", client="10.0.0.9")
     assert citizen.lookup(town, case.reference, made.status_code or "", "10.0.0.9")
+
+
+def test_a_request_from_before_the_desk_section_is_read_with_the_newest_file(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """A case started on a version without `desk:` gets its applicant and channel
+    printed, and its phone accepted, once the flow's newest file declares them."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "organization.yaml").write_text(ORGANIZATION, encoding="utf-8")
+    without = ARIZA[: ARIZA.index("desk:")] + ARIZA[ARIZA.index("start: kayit") :]
+    (flows / "ariza_bildirimi.yaml").write_text(without, encoding="utf-8")
+    with Engine.open(db_url, flows, upgrade=True, clock=clock) as engine:
+        engine.add_person("selin", "Selin Aksoy", ["santral"])
+        old = engine.start("ariza_bildirimi", _fault(), "selin")
+        assert receipts.receipt(engine, old.reference, "selin").applicant == ""
+    (flows / "ariza_bildirimi.yaml").write_text(
+        ARIZA.replace("version: 1", "version: 2"), encoding="utf-8"
+    )
+    with Engine.open(db_url, flows, upgrade=True, clock=clock) as engine:
+        assert engine.get(old.reference).version == 1
+        made = receipts.receipt(engine, old.reference, "selin")
+        assert (made.applicant, made.channel) == ("Şükrü Öztürk", "Telefon hattı")
+        assert citizen.lookup(engine, old.reference, "4567", client="10.0.0.9")
