@@ -31,14 +31,20 @@ FLOWS = ROOT / "flows"
 POSTGRES_URL = os.environ.get("FLOWENGINE_TEST_POSTGRES_URL")
 
 
-# Fixtures that hand a test a database; a test taking one is not in the fast tier.
+# Fixtures that hand a test a database, and the parameter values that name a
+# backend (a fixture parametrised over backends, such as the contract suite's
+# ``store``): a test with either is not in the fast tier.
 DATABASE_FIXTURES = frozenset({"db_url", "postgres_url", "postgres_database", "sqlite_template"})
+BACKENDS = frozenset({"sqlite", "postgres"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that takes a database ``database`` (``make unit`` leaves them out)."""
     for item in items:
-        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        callspec = getattr(item, "callspec", None)
+        values = callspec.params.values() if callspec is not None else ()
+        on_backend = any(isinstance(v, str) and v in BACKENDS for v in values)
+        if on_backend or DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.database)
 
 
@@ -74,7 +80,7 @@ def postgres_database() -> Iterator[str]:
 _EMPTYING: dict[str, DatabaseEngine] = {}
 
 
-def _truncate(url: str) -> None:
+def _empty_tables(url: str) -> None:
     """Empty every table and restart every sequence, as TRUNCATE … RESTART IDENTITY would.
 
     DELETE on tables of a few rows takes milliseconds where TRUNCATE takes a
@@ -162,14 +168,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if empty:
         return _empty_postgres_database(request)
     url: str = request.getfixturevalue("postgres_database")
-    _truncate(url)
+    _empty_tables(url)
     return url
 
 
 @pytest.fixture
 def postgres_url(postgres_database: str) -> str:
     """An empty PostgreSQL database, for tests only PostgreSQL can answer (SKIP LOCKED)."""
-    _truncate(postgres_database)
+    _empty_tables(postgres_database)
     return postgres_database
 
 
