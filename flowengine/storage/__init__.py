@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 
 
 def open_store(url: str) -> Store:
-    """The store a database URL names: ``memory://`` or an SQLAlchemy URL."""
+    """The store a database URL names: ``memory://[NAME]`` or an SQLAlchemy URL."""
     if is_memory_url(url):
-        from flowengine.storage.memory import MemoryStore
+        from flowengine.storage.memory import memory_store
 
-        return MemoryStore(url)
+        return memory_store(url)
     from flowengine.storage.sql import SqlStore
 
     return SqlStore(url)

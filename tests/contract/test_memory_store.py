@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from flowengine.config import is_memory_url
 from flowengine.engine import Engine
-from flowengine.errors import StorageError
+from flowengine.errors import StorageError, UnknownPerson
 from flowengine.storage import open_store
-from flowengine.storage.memory import MemoryStore
+from flowengine.storage.memory import MemoryStore, forget_memory_store
 from tests.conftest import FLOWS
 from tests.contract.helpers import instance, start
 
@@ -37,3 +39,22 @@ def test_memory_urls_open_the_memory_store() -> None:
     with Engine.open("memory://", FLOWS) as engine:
         assert isinstance(engine.store, MemoryStore)
         assert engine.deploy(["bizim_masa"])[0][2] is True
+
+
+def test_a_named_memory_store_outlives_its_engine_a_plain_one_does_not() -> None:
+    """memory://NAME is reopened with its data (as a file is); memory:// starts empty."""
+    named = f"memory://contract-{uuid.uuid4().hex}"
+    try:
+        with Engine.open(named, FLOWS) as engine:
+            engine.add_person("ayse", "Ayşe Yılmaz", ["bizim_masa"])
+        with Engine.open(named, FLOWS) as engine:
+            assert engine.person("ayse").name == "Ayşe Yılmaz"
+        forget_memory_store(named)
+        with Engine.open(named, FLOWS) as engine, pytest.raises(UnknownPerson):
+            engine.person("ayse")
+    finally:
+        forget_memory_store(named)
+    with Engine.open("memory://", FLOWS) as engine:
+        engine.add_person("ayse", "Ayşe Yılmaz", ["bizim_masa"])
+    with Engine.open("memory://", FLOWS) as engine, pytest.raises(UnknownPerson):
+        engine.person("ayse")

@@ -4,7 +4,8 @@ Modelled on procrastinate's ``InMemoryConnector``: the same operations by name
 as the SQL store, with the same constraints (row versions, primary, unique and
 foreign keys, leases, orderings), so the engine runs on it unchanged and
 ``tests/contract`` holds it to the SQL store's behaviour. Opened by
-``Engine.open("memory://", flows_dir)``; its data lives as long as the store.
+``Engine.open("memory://", flows_dir)``; its data lives as long as the store, or
+for a named one (``memory://NAME``) as long as the process.
 
 Transactions: one writer at a time (a lock, waited for as SQLite's
 ``busy_timeout`` is); a writer works on copies of the tables it touches and
@@ -95,6 +96,31 @@ class MemoryStore:
         """Nothing to release; the data stays until the store is dropped."""
 
 
+_NAMED: dict[str, MemoryStore] = {}
+_NAMED_LOCK = threading.Lock()
+
+
+def _name(url: str) -> str:
+    return url.strip()[len(MEMORY_URL) :]
+
+
+def memory_store(url: str = MEMORY_URL) -> MemoryStore:
+    """``memory://`` is a new, private store; ``memory://NAME`` is this process's store
+    of that name, kept until :func:`forget_memory_store`, so an engine closed and opened
+    again on the same URL finds its data, as it would in a file."""
+    name = _name(url)
+    if not name:
+        return MemoryStore(url)
+    with _NAMED_LOCK:
+        return _NAMED.setdefault(name, MemoryStore(url))
+
+
+def forget_memory_store(url: str) -> None:
+    """Drop the named store of ``url`` (its data goes with it)."""
+    with _NAMED_LOCK:
+        _NAMED.pop(_name(url), None)
+
+
 if TYPE_CHECKING:
 
     def _honours_the_ports(unit: MemoryUnit, store: MemoryStore) -> tuple[UnitOfWork, Store]:
@@ -102,4 +128,4 @@ if TYPE_CHECKING:
         return unit, store
 
 
-__all__ = ["MEMORY_URL", "MemoryStore", "MemoryUnit"]
+__all__ = ["MEMORY_URL", "MemoryStore", "MemoryUnit", "forget_memory_store", "memory_store"]
