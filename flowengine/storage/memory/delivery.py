@@ -34,11 +34,7 @@ class WorkMixin(UnitBase):
         insert_all(self._tx, "work_items", [work_values(w) for w in items])
 
     def _open_rows(self, instance_id: str) -> list[Row]:
-        return [
-            r
-            for r in self._tx.values("work_items")
-            if r["instance_id"] == instance_id and r["closed_at"] is None
-        ]
+        return [r for r in self._tx.grouped("work_items", instance_id) if r["closed_at"] is None]
 
     def close_work(
         self, instance_id: str, states: Sequence[str], actor: str, now: datetime
@@ -58,8 +54,8 @@ class WorkMixin(UnitBase):
     def assignees(self, instance_id: str) -> set[str]:
         return {
             r["assignee"]
-            for r in self._tx.values("work_items")
-            if r["instance_id"] == instance_id and r["assignee"] is not None
+            for r in self._tx.grouped("work_items", instance_id)
+            if r["assignee"] is not None
         }
 
     def open_work_for(
@@ -112,26 +108,18 @@ class OutboxMixin(UnitBase):
         return r["lease_until"] is None or r["lease_until"] < aware(now)
 
     def cancel_effects(self, instance_id: str, states: Sequence[str], now: datetime) -> None:
-        for r in list(self._tx.values("outbox")):
-            if (
-                r["instance_id"] == instance_id
-                and r["state"] in states
-                and r["status"] in _DELIVERABLE
-                and self._unleased(r, now)
-            ):
+        for r in self._tx.grouped("outbox", instance_id):
+            if r["state"] in states and r["status"] in _DELIVERABLE and self._unleased(r, now):
                 self._tx.update("outbox", r["id"], {"status": "cancelled"})
 
     def outbox(
         self, instance_id: str | None = None, status: str | None = None, limit: int = 500
     ) -> list[OutboxItem]:
+        candidates = (
+            self._tx.grouped("outbox", instance_id) if instance_id else self._tx.values("outbox")
+        )
         rows = sorted(
-            (
-                r
-                for r in self._tx.values("outbox")
-                if (not instance_id or r["instance_id"] == instance_id)
-                and (not status or r["status"] == status)
-            ),
-            key=lambda r: r["id"],
+            (r for r in candidates if not status or r["status"] == status), key=lambda r: r["id"]
         )
         return [outbox_item(r, self._reference(r["instance_id"])) for r in page(rows, limit)]
 
@@ -229,12 +217,8 @@ class TimersMixin(UnitBase):
     def cancel_timers(self, instance_id: str, states: Sequence[str] | None, now: datetime) -> None:
         if states is not None and not states:
             return
-        for r in list(self._tx.values("timers")):
-            if (
-                r["instance_id"] == instance_id
-                and r["status"] == "pending"
-                and (states is None or r["state"] in states)
-            ):
+        for r in self._tx.grouped("timers", instance_id):
+            if r["status"] == "pending" and (states is None or r["state"] in states):
                 self._tx.update("timers", r["id"], {"status": "cancelled", "closed_at": now})
 
     def _timer_rows(self, status: str | None, due_at: datetime | None) -> list[Row]:

@@ -98,8 +98,8 @@ class InstancesMixin(UnitBase):
     def _open_items(self, instance_id: str) -> dict[str, WorkItem]:
         return {
             r["state"]: work_item(r)
-            for r in self._tx.values("work_items")
-            if r["instance_id"] == instance_id and r["closed_at"] is None
+            for r in self._tx.grouped("work_items", instance_id)
+            if r["closed_at"] is None
         }
 
     def update_instance(
@@ -184,8 +184,7 @@ class InstancesMixin(UnitBase):
         insert_all(self._tx, "history", [history_values(s) for s in sealed])
 
     def _history_rows(self, instance_id: str) -> list[Row]:
-        rows = [r for r in self._tx.values("history") if r["instance_id"] == instance_id]
-        return sorted(rows, key=lambda r: r["seq"])
+        return sorted(self._tx.grouped("history", instance_id), key=lambda r: r["seq"])
 
     def audit_rows(self, instance_id: str) -> list[StoredRow | None]:
         return [
@@ -219,17 +218,15 @@ class InstancesMixin(UnitBase):
                 return {k: scrub(v) for k, v in value.items()}
             return value
 
-        for row in list(self._tx.values("outbox")):
-            if row["instance_id"] == instance_id:
-                payload = loads(row["payload"])
-                cleaned = scrub(payload)
-                if cleaned != payload:
-                    self._tx.update("outbox", row["id"], {"payload": cleaned})
-        for row in list(self._tx.values("notifications")):
-            if row["instance_id"] == instance_id:
-                message = scrub(row["message"])
-                if message != row["message"]:
-                    self._tx.update("notifications", row["id"], {"message": message})
+        for row in self._tx.grouped("outbox", instance_id):
+            payload = loads(row["payload"])
+            cleaned = scrub(payload)
+            if cleaned != payload:
+                self._tx.update("outbox", row["id"], {"payload": cleaned})
+        for row in self._tx.grouped("notifications", instance_id):
+            message = scrub(row["message"])
+            if message != row["message"]:
+                self._tx.update("notifications", row["id"], {"message": message})
 
     def _of_flow(self, flow: str, since: datetime, until: datetime) -> list[Row]:
         """Rows of instances of ``flow`` started in [since, until)."""
@@ -262,12 +259,13 @@ class InstancesMixin(UnitBase):
     def first_events(
         self, flow: str, events: Sequence[str], since: datetime, until: datetime
     ) -> dict[str, datetime]:
-        started = {r["id"] for r in self._of_flow(flow, since, until)}
         first: dict[str, datetime] = {}
-        for h in self._tx.values("history"):
-            iid = h["instance_id"]
-            if iid in started and h["event"] in events:
-                first[iid] = min(first.get(iid, h["at"]), h["at"])
+        for case in self._of_flow(flow, since, until):
+            times = [
+                h["at"] for h in self._tx.grouped("history", case["id"]) if h["event"] in events
+            ]
+            if times:
+                first[case["id"]] = min(times)
         return first
 
     def instance_ids(
@@ -288,16 +286,16 @@ class InstancesMixin(UnitBase):
         return [r["id"] for r in sorted(rows, key=lambda r: r["created_at"])]
 
     def started_by(self, instance_id: str) -> str | None:
-        for r in self._tx.values("history"):
-            if r["instance_id"] == instance_id and r["seq"] == 1:
+        for r in self._tx.grouped("history", instance_id):
+            if r["seq"] == 1:
                 return str(r["actor"])
         return None
 
     def event_counts(self, instance_id: str, event: str) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for r in self._tx.values("history"):
+        for r in self._tx.grouped("history", instance_id):
             state = r["from_state"]
-            if r["instance_id"] == instance_id and r["event"] == event and state is not None:
+            if r["event"] == event and state is not None:
                 counts[state] = counts.get(state, 0) + 1
         return counts
 

@@ -5,7 +5,9 @@ A committed :class:`Tables` is never changed in place. A writing
 time it writes to it and replaces a row by a new dict on every update, so a
 reader holding the committed tables keeps a consistent snapshot and a rolled
 back transaction is simply dropped. Primary keys, unique keys and foreign keys
-are checked before a row is written, as the databases check them.
+are checked before a row is written, as the databases check them. Rows of one
+instance (history, work, outbox, timers, notices) are also kept by instance, as
+the SQL indexes keep them, so a command does not scan every instance's rows.
 
 JSON columns hold JSON text (as SQLite does): what is read back is a fresh
 copy, and a value JSON cannot hold fails here as it fails there. Times must be
@@ -36,6 +38,9 @@ class Spec:
     foreign: tuple[tuple[str, str], ...] = ()  # (column, referenced table)
     json: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # rows are also kept by this column (an instance's history, work…), so a
+    # command reads its instance's rows without scanning every instance's
+    grouped_by: str | None = None
 
 
 def columns(names: str) -> tuple[str, ...]:
@@ -64,6 +69,7 @@ SPECS: dict[str, Spec] = {
             "acting_for digests prev_hash hash"
         ),
         serial=True,
+        grouped_by="instance_id",
         unique=(("instance_id", "seq"),),
         foreign=(_INSTANCE,),
         json=frozenset({"changes", "digests"}),
@@ -72,6 +78,7 @@ SPECS: dict[str, Spec] = {
         columns("id instance_id state role assignee title opened_at due_at closed_at closed_by"),
         serial=True,
         foreign=(_INSTANCE,),
+        grouped_by="instance_id",
     ),
     "people": Spec(("id", "name", "created_at")),
     "person_roles": Spec(
@@ -86,6 +93,7 @@ SPECS: dict[str, Spec] = {
             "lease_until claimed_by last_error delivered_at"
         ),
         serial=True,
+        grouped_by="instance_id",
         foreign=(_INSTANCE,),
         json=frozenset({"payload"}),
         defaults={"attempts": 0},
@@ -95,6 +103,7 @@ SPECS: dict[str, Spec] = {
             "id instance_id state timer_index after due_at status created_at closed_at fired_by"
         ),
         serial=True,
+        grouped_by="instance_id",
         foreign=(_INSTANCE,),
     ),
     "notifications": Spec(
@@ -102,6 +111,7 @@ SPECS: dict[str, Spec] = {
         serial=True,
         unique=(("outbox_id", "role"),),
         foreign=(("outbox_id", "outbox"), _INSTANCE),
+        grouped_by="instance_id",
     ),
     "idempotency_keys": Spec(
         ("key", "request_hash", "instance_id", "row_version", "created_at"),
@@ -129,6 +139,10 @@ SPECS: dict[str, Spec] = {
 
 def _index_name(table: str, columns: tuple[str, ...]) -> str:
     return f"{table}/{'+'.join(columns)}"
+
+
+def _group_name(table: str, column: str) -> str:
+    return f"{table}/by/{column}"
 
 
 def _key(row: Mapping[str, Any], columns: tuple[str, ...]) -> Any:
@@ -159,15 +173,17 @@ def loads(text: str | None) -> Any:
 class Tables:
     """A committed state of the database: never changed in place."""
 
-    rows: dict[str, dict[Any, Row]]
+    rows: dict[str, dict[Any, Any]]  # tables: key -> Row; indexes: value -> key(s)
     serials: dict[str, int]
 
     @classmethod
     def empty(cls) -> Tables:
-        rows: dict[str, dict[Any, Row]] = {name: {} for name in SPECS}
+        rows: dict[str, dict[Any, Any]] = {name: {} for name in SPECS}
         for name, spec in SPECS.items():
             for columns in spec.unique:
                 rows[_index_name(name, columns)] = {}
+            if spec.grouped_by:
+                rows[_group_name(name, spec.grouped_by)] = {}
         return cls(rows, dict.fromkeys(SPECS, 0))
 
 
@@ -191,7 +207,14 @@ class Transaction:
     def get(self, table: str, key: Any) -> Row | None:
         return self._rows[table].get(key)
 
-    def _writable(self, table: str) -> dict[Any, Row]:
+    def grouped(self, table: str, value: Any) -> list[Row]:
+        """The rows of ``table`` whose ``grouped_by`` column holds ``value``, oldest first."""
+        spec = SPECS[table]
+        assert spec.grouped_by is not None  # noqa: S101 - a programming error otherwise
+        rows = self._rows[table]
+        return [rows[k] for k in self._rows[_group_name(table, spec.grouped_by)].get(value, ())]
+
+    def _writable(self, table: str) -> dict[Any, Any]:
         if not self.open:
             raise StorageError("this unit of work has ended; open a new one")
         if not self.writes:
@@ -233,12 +256,16 @@ class Transaction:
             self._serials[table] = max(self._serials[table], int(row["id"]))
         for columns in spec.unique:
             self._writable(_index_name(table, columns))[_key(row, columns)] = key
+        if spec.grouped_by:
+            groups = self._writable(_group_name(table, spec.grouped_by))
+            groups[row[spec.grouped_by]] = (*groups.get(row[spec.grouped_by], ()), key)
         return row
 
     def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
         """Replace the row ``key`` by a copy with ``changes`` (keys stay as they are)."""
         spec = SPECS[table]
-        if any(c in spec.key or any(c in u for u in spec.unique) for c in changes):
+        fixed = {*spec.key, *(c for u in spec.unique for c in u), spec.grouped_by}
+        if any(c in fixed for c in changes):
             raise StorageError(f"the in-memory store does not change keys of {table}")
         row = {**self._rows[table][key], **{c: _stored(c, v, spec) for c, v in changes.items()}}
         self._check_foreign(table, spec, row)
@@ -250,6 +277,11 @@ class Transaction:
         row = self._writable(table).pop(key)
         for columns in spec.unique:
             self._writable(_index_name(table, columns)).pop(_key(row, columns), None)
+        if spec.grouped_by:
+            groups = self._writable(_group_name(table, spec.grouped_by))
+            groups[row[spec.grouped_by]] = tuple(
+                k for k in groups.get(row[spec.grouped_by], ()) if k != key
+            )
 
     def find_unique(self, table: str, columns: tuple[str, ...], value: Any) -> Row | None:
         """The row whose unique ``columns`` hold ``value``."""
