@@ -109,14 +109,10 @@ def test_full(tmp_path: Path) -> None:
 
     engine.store.engine.dispose()  # new connections get the cap
     with pytest.raises(StorageError, match="is full"):
-        engine.fire(
-            case.reference,
-            "havale_et",
-            "ayse",
-            data={"mudurluk": "fen_isleri", "metin": "x" * 90_000},
-        )
+        engine.start("bizim_masa", {**LAMBA, "metin": "x" * 90_000}, actor="ayse")
     engine.store.engine.dispose()
     event.remove(engine.store.engine, "connect", _cap)
+    assert [i.reference for i in engine.instances()] == [case.reference]
     assert engine.get(case.reference).row_version == 1
     assert len(engine.history(case.reference)) == 1
     engine.close()

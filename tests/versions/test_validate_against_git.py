@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,11 +33,15 @@ def test_an_edit_without_a_version_bump_fails_against_the_previous_revision(
     def validate() -> subprocess.CompletedProcess[str]:
         return run_main(["validate", str(flows), "--against-git", "HEAD"], cwd=ROOT)
 
+    stated = re.search(r"^version: (\d+)", target.read_text("utf-8"), re.M)
+    assert stated is not None
+    version = int(stated[1])
     failed = validate()
     assert failed.returncode == 1
     assert (
-        "error: flow 'sosyal_medya' changed since HEAD but its version is still 1; "
-        "raise 'version' to 2"
+        f"error: flow 'sosyal_medya' changed since HEAD but its version is still {version}; "
+        f"raise 'version' to {version + 1}"
     ) in failed.stdout
-    target.write_text(target.read_text("utf-8").replace("version: 1", "version: 2", 1))
+    bumped = target.read_text("utf-8").replace(f"version: {version}", f"version: {version + 1}", 1)
+    target.write_text(bumped)
     assert validate().returncode == 0
