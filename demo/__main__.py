@@ -38,17 +38,52 @@ TASINIR_KAYIT = "emre.celik"  # Taşınır Kayıt Yetkilisi
 TASINIR_KONTROL = "fatma.aydin"  # Taşınır Kontrol Yetkilisi
 
 
-def run(*args: str, check: bool = True) -> str:
+# FLOWENGINE_DEMO_IN_PROCESS=1 (the test suite) runs each command through the
+# same entry point, flowengine.cli.main, in this process instead of a new one:
+# the output and exit codes are the same (tests/cli/test_entry_point.py checks
+# that), and the suite then starts two processes for the demo instead of 150.
+IN_PROCESS = os.environ.get("FLOWENGINE_DEMO_IN_PROCESS") == "1"
+
+
+def flowengine(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """One `flowengine ARGS` command: its exit code, stdout and stderr."""
+    if not IN_PROCESS:
+        return subprocess.run(
+            [*FLOWENGINE, *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            input=stdin,
+            env={**os.environ, "COLUMNS": "110"},
+            check=False,
+        )
+    from typer.testing import CliRunner
+
+    from flowengine.cli import main
+
+    code: int = 0
+    saved = sys.argv
+    with CliRunner().isolation(input=stdin, env={"COLUMNS": "110"}) as (out, err, _):
+        sys.argv = ["flowengine", *args]
+        try:
+            main()
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+            if isinstance(exit_.code, str):
+                print(exit_.code, file=sys.stderr)
+        finally:
+            sys.argv = saved
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout = out.getvalue().decode("utf-8")
+        stderr = err.getvalue().decode("utf-8", errors="backslashreplace")
+    return subprocess.CompletedProcess(["flowengine", *args], code, stdout, stderr)
+
+
+def run(*args: str, check: bool = True, stdin: str | None = None) -> str:
     """Run one CLI command, echoing it as a user would type it."""
     print(f"\n$ flowengine {shlex.join(args)}", flush=True)
-    result = subprocess.run(
-        [*FLOWENGINE, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "110"},
-        check=False,
-    )
+    result = flowengine(list(args), stdin)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     sys.stdout.flush()
@@ -319,11 +354,7 @@ def web_face(open_ref: str) -> None:
     import httpx  # the webhook connector's HTTP client, already installed
 
     for person in (MASA, FEN):
-        print(f"\n$ flowengine people set-password {person} --password-stdin", flush=True)
-        subprocess.run(
-            [*FLOWENGINE, "people", "set-password", person, "--password-stdin"],
-            cwd=ROOT, input=f"{DEMO_PASSWORD}\n", text=True, check=True,
-        )  # fmt: skip
+        run("people", "set-password", person, "--password-stdin", stdin=f"{DEMO_PASSWORD}\n")
     run("people", "add", "ayvalik.cepte", "--name", "Ayvalık Cepte (mobil uygulama)",
         "--role", "open311_istemcisi")  # fmt: skip
     app_token = run("tokens", "create", "--as", "ayvalik.cepte", "--name", "Ayvalık Cepte").strip()

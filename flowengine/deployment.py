@@ -135,9 +135,9 @@ def migrate(
 
 def check_against(report: ValidationReport, url: str | None) -> list[Issue]:
     """The CI guard: compare validated flow files with what a database has deployed."""
-    from flowengine.storage.sql import SqlStore
+    from flowengine.storage import open_store
 
-    store = SqlStore(database_url(url))
+    store = open_store(database_url(url))
     issues: list[Issue] = []
     try:
         with store.unit(writes=False) as unit:

@@ -96,9 +96,9 @@ def instance_json(instance: Instance) -> dict[str, Any]:
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest revision."""
     from flowengine.config import database_url
-    from flowengine.storage.sql import SqlStore
+    from flowengine.storage import open_store
 
-    store = SqlStore(database_url(settings.database))
+    store = open_store(database_url(settings.database))
     try:
         before, after = store.upgrade()
     finally:
