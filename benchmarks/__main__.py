@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("validation", "steps", "scale", "cli", "memory", "delivery", "web")
+BENCHMARKS = ("validation", "steps", "calls", "scale", "cli", "memory", "delivery", "web")
 
 
 def main(argv: list[str]) -> int:
