@@ -52,6 +52,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, migrated once."""
     if not POSTGRES_URL:
+        if os.environ.get("FLOWENGINE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("FLOWENGINE_REQUIRE_POSTGRES=1 but FLOWENGINE_TEST_POSTGRES_URL is not set")
         pytest.skip("FLOWENGINE_TEST_POSTGRES_URL is not set (CI sets it)")
     server = make_url(POSTGRES_URL)
     name = f"flowengine_test_{uuid.uuid4().hex[:10]}"
