@@ -4,6 +4,7 @@ Commands parse their arguments, make one library call and render the result
 with rich. Nothing here decides anything a library user would not also get.
 """
 
-from flowengine.cli.app import app, main
+from flowengine.cli.app import app
+from flowengine.cli.main import main
 
 __all__ = ["app", "main"]

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from flowengine.errors import FlowEngineError
 
 app = typer.Typer(
     name="flowengine",
@@ -56,26 +52,3 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line to stderr; return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
-
-
-def main() -> None:
-    """Console entry point: run the app, turning every known error into one line."""
-    from flowengine.cli import commands  # noqa: F401  (registers the commands)
-
-    try:
-        app()  # standalone: typer itself turns usage errors into exit code 2
-    except FlowEngineError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:
-        if os.environ.get("FLOWENGINE_DEBUG"):
-            raise
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {exc}; "
-            "rerun with FLOWENGINE_DEBUG=1 for details and report it",
-            err=True,
-        )
-        sys.exit(70)
