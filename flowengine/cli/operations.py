@@ -153,6 +153,8 @@ def people_delegations(as_json: AsJson = False) -> None:
     if as_json:
         echo_json(rows)
         return
+    if not rows:
+        typer.echo("Bugün ya da sonrası için vekalet yok.")
     for row in rows:
         scope = f":{row['directorate']}" if row["directorate"] else ""
         typer.echo(

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flowengine.cli.app import app, fail
+from flowengine.cli.app import app, fail, settings
 from flowengine.cli.operations import AsJson, echo_json, open_engine
 
 
 @app.command()
 def deploy(
     flows: Annotated[
-        list[str] | None, typer.Argument(help="Flow ids (default: every flow of the folder).")
+        list[str] | None,
+        typer.Argument(
+            help="Flow ids or flow files of the --flows folder (default: every flow of it)."
+        ),
     ] = None,
 ) -> None:
     """Store the current version of each flow; new instances start on it."""
+    ids = None if flows is None else [_flow_id(name) for name in flows]
     with open_engine() as engine:
-        done = engine.deploy(flows)
+        done = engine.deploy(ids)
     for flow, version, new in done:
         typer.echo(f"{flow} v{version}: {'deployed' if new else 'already deployed'}")
+
+
+def _flow_id(name: str) -> str:
+    """``bizim_masa`` or ``flows/bizim_masa.yaml``: a file's name is its flow's id
+    (validation holds them equal), and it must be the --flows folder's file."""
+    path = Path(name)
+    if path.suffix not in (".yaml", ".yml") and not path.is_file():
+        return name
+    folder = settings.flows_dir.resolve()
+    if path.resolve().parent != folder:
+        raise fail(
+            f"{name} is not in the flows folder {settings.flows_dir}; deploy the flows of "
+            "another folder with --flows DIR"
+        )
+    if not path.is_file():
+        raise fail(f"{name}: no such file")
+    return path.stem
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from typing import Annotated
 
@@ -106,16 +107,36 @@ def serve(
         from flowengine.web import create_app
     except ImportError as exc:  # pragma: no cover - the web extra is a core dependency
         raise fail(f"the web layer needs its packages ({exc.name}); reinstall flowengine") from None
+    listening = _listen(host, port)  # taken before a word is said: a busy port is an error
     engine = open_engine()
+    config = uvicorn.Config(
+        create_app(engine, open311_flow=open311_flow, secure_cookies=secure_cookies),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     typer.echo(f"flowengine: serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
     try:
-        uvicorn.run(
-            create_app(engine, open311_flow=open311_flow, secure_cookies=secure_cookies),
-            host=host,
-            port=port,
-            log_level="warning",
-            proxy_headers=forwarded_allow_ips is not None,
-            forwarded_allow_ips=forwarded_allow_ips,
-        )
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
+        listening.close()
         engine.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, or a one-line error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(2048)
+    except OSError as exc:
+        listening.close()
+        raise fail(
+            f"cannot listen on {host}:{port} ({exc.strerror}); is another server running "
+            "there? choose another with --port"
+        ) from None
+    return listening

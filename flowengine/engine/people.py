@@ -63,6 +63,11 @@ class People:
         grant = parse_grant(role)
         if ends_on < starts_on:
             raise InvalidData({"until": f"{ends_on} is before {starts_on}"})
+        today = self.ctx.today()
+        if ends_on < today:
+            raise InvalidData(
+                {"until": f"{ends_on} has passed (today is {today}); give a last day from today on"}
+            )
         if not reason.strip():
             raise InvalidData({"reason": "give the reason for the delegation with --reason"})
         with self.ctx.store.unit() as unit:
