@@ -1,9 +1,11 @@
 """`make demo`: run the main job on the embedded SQLite default, through the real CLI.
 
-With FLOWENGINE_DATABASE_URL set, the demo runs on that (empty) database instead.
+It runs on its own ./demo.db, never ./flowengine.db or the database a
+flowengine.toml names; with FLOWENGINE_DEMO_DATABASE_URL set, it runs on that
+(empty) database instead.
 
 Every step is a real `flowengine` process, exactly what an operator would type:
-a fresh ./flowengine.db, the people of the charts, then realistic cases of
+a fresh ./demo.db, the people of the charts, then realistic cases of
 Bizim Masa, the press unit (with its Sosyal Medya child), and İdari İşler.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FLOWENGINE = [sys.executable, "-m", "flowengine"]
 
+DEMO_DB = "demo.db"  # in the repository's folder, ignored by git
 DEMO_PASSWORD = "ayvalik-demo-2026"  # noqa: S105 - the demo's own, printed for trying the inbox
 
 # person ids
@@ -119,12 +122,19 @@ def section(title: str) -> None:
 
 def fresh_database() -> None:
     section("1. Temiz veritabanı, akışların doğrulanması")
-    if os.environ.get("FLOWENGINE_DATABASE_URL"):
+    if os.environ.get("FLOWENGINE_DEMO_DATABASE_URL"):
         # a database given by the caller (the tests run the demo on PostgreSQL too)
-        print(f"database: FLOWENGINE_DATABASE_URL ({os.environ['FLOWENGINE_DATABASE_URL'][:20]}…)")
+        url = os.environ["FLOWENGINE_DEMO_DATABASE_URL"]
+        print(f"database: FLOWENGINE_DEMO_DATABASE_URL ({url[:20]}…)")
     else:
-        for name in ("flowengine.db", "flowengine.db-wal", "flowengine.db-shm"):
+        # its own file, never ./flowengine.db or the database flowengine.toml names:
+        # the demo deletes what it starts from and gives its people a public password
+        for name in (DEMO_DB, f"{DEMO_DB}-wal", f"{DEMO_DB}-shm"):
             (ROOT / name).unlink(missing_ok=True)
+        url = f"sqlite:///{DEMO_DB}"
+        print(f"database: {DEMO_DB} (the demo's own; --db sqlite:///{DEMO_DB} to look at it)")
+    # every command below takes it (the variable wins over flowengine.toml)
+    os.environ["FLOWENGINE_DATABASE_URL"] = url
     run("validate", "flows/")
     run("db", "upgrade")
 
@@ -433,6 +443,7 @@ def main() -> None:
     deliver_and_audit()
     web_face(open_ref)
     print("\nDemo bitti. Şunları deneyin:")
+    print(f"  export FLOWENGINE_DATABASE_URL=sqlite:///{DEMO_DB}")
     print(f"  .venv/bin/flowengine tasks --as {FEN}")
     print(f"  .venv/bin/flowengine status {open_ref} --as {MASA}")
     print(f"  .venv/bin/flowengine fire {open_ref} cevap_ver --as {FEN} --set 'mudurluk_cevabi=…'")
