@@ -16,7 +16,7 @@ from flowengine.errors import FlowEngineError
 # Exceptions that never reach a caller, so they need no place in the tree.
 CONTROL_FLOW = {
     # runtime.py: a step that matched no transition, caught inside the runtime
-    "flowengine.runtime._NoTransition",
+    "flowengine.runtime.machine._NoTransition",
     # web/pages.py: a page's "send them to /login" signal, answered by a redirect
     "flowengine.web.pages.LoginRequired",
 }
