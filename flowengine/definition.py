@@ -93,6 +93,16 @@ class FlowDefinition:
             if isinstance(state.doc, schema.ApprovalState) and state.doc.escalate
         )
 
+    @functools.cached_property
+    def written_by_events(self) -> frozenset[str]:
+        """Fields some event writes (``requires``, ``accepts``, ``set``, ``compute``):
+        a step's answers, not the request's own data (flowengine/policy.py)."""
+        names: set[str] = set()
+        for state in self.states:
+            for spec in self.events(state).values():
+                names.update(spec.requires, spec.accepts, spec.set_, spec.compute)
+        return frozenset(names)
+
     @property
     def start(self) -> str:
         return self.doc.start

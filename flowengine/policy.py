@@ -76,12 +76,9 @@ def check_event_payload(
 
 
 def answer_fields(definition: FlowDefinition) -> frozenset[str]:
-    """Fields some event writes: a step's answers, not the request's own data."""
-    names: set[str] = set()
-    for state in definition.states:
-        for spec in definition.events(state).values():
-            names.update(spec.requires, spec.accepts, spec.set_, spec.compute)
-    return frozenset(names)
+    """Fields some event writes: a step's answers, not the request's own data
+    (derived once per flow version)."""
+    return definition.written_by_events
 
 
 @dataclass(frozen=True)
